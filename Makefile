@@ -1,0 +1,77 @@
+# The two commands that matter: `make run` and `make test` (see README.md).
+# Both set up what is missing on a Debian 12 machine first.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+BUILD := build
+SPANDSP_LIBS := -lspandsp -lm
+CFLAGS_COMMON := -std=gnu11 -Wall -Wextra -Werror -Inative
+ENGINE_SRC := $(filter-out native/ffi_build.py,$(wildcard native/*.c))
+CTEST_SRC := $(wildcard native/tests/test_*.c)
+CTESTS := $(patsubst native/tests/%.c,$(BUILD)/ctest/%,$(CTEST_SRC))
+CTESTS_SAN := $(patsubst native/tests/%.c,$(BUILD)/ctest-san/%,$(CTEST_SRC))
+PY_DEPS := "cffi>=1.15" "setuptools>=61" wheel "numpy>=1.24" "pyserial>=3.5" "pytest>=7" \
+           "pytest-benchmark>=4" "tomli>=2.0"
+
+.PHONY: all deps venv build run demo test ctest pytest sanitize memcheck bench clean
+
+all: build
+
+deps: $(BUILD)/.deps
+
+$(BUILD)/.deps: tools/install-deps
+	@mkdir -p $(BUILD)
+	sh tools/install-deps
+	@touch $@
+
+$(VENV)/.ready: $(BUILD)/.deps
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q $(PY_DEPS)
+	@touch $@
+
+venv: $(VENV)/.ready
+
+# The extension is rebuilt whenever a C file, header or declaration changes.
+$(BUILD)/.ext: $(VENV)/.ready $(wildcard native/*.c native/*.h native/cdef/*.h) native/ffi_build.py setup.py pyproject.toml
+	$(PIP) install -q --no-build-isolation --no-deps -e .
+	@touch $@
+
+build: $(BUILD)/.ext
+
+run: build
+	$(VENV)/bin/appliance demo
+
+demo: run
+
+$(BUILD)/ctest/%: native/tests/%.c native/tests/ctest.h $(ENGINE_SRC) $(wildcard native/*.h) | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -O2 -g -o $@ $< $(ENGINE_SRC) $(SPANDSP_LIBS)
+
+$(BUILD)/ctest-san/%: native/tests/%.c native/tests/ctest.h $(ENGINE_SRC) $(wildcard native/*.h) | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	    -fno-sanitize-recover=all -o $@ $< $(ENGINE_SRC) $(SPANDSP_LIBS)
+
+ctest: $(CTESTS)
+	@set -e; for t in $(CTESTS); do echo "== $$t"; $$t; done
+
+sanitize: $(CTESTS_SAN)
+	@set -e; for t in $(CTESTS_SAN); do echo "== $$t (ASan+UBSan)"; \
+	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $$t; done
+
+memcheck: $(BUILD)/ctest/test_engine
+	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	    $(BUILD)/ctest/test_engine
+
+pytest: build
+	$(PY) -m pytest -q
+
+test: build ctest pytest
+
+bench: build
+	$(PY) -m pytest -q --benchmark-only --benchmark-enable -p no:randomly tests/bench
+
+clean:
+	rm -rf $(BUILD) appliance/_engine*.so appliance/_engine.c *.egg-info

@@ -1,0 +1,374 @@
+#include <stdlib.h>
+#include <string.h>
+#include <spandsp.h>
+
+#include "common.h"
+#include "board_sim.h"
+
+#define EVQ 64
+
+typedef struct
+{
+    int kind;
+    int law;
+    int peer;
+    int line;               /* index into lines[], or -1 */
+    int offhook;            /* station */
+    int ringing;            /* exchange */
+    int alarm;
+    int wrote;
+    int read;
+    int rx_valid;
+    uint8_t tx[FRAME_SAMPLES];
+    int16_t rx[FRAME_SAMPLES];
+    board_event_t evq[EVQ];
+    int head;
+    int count;
+} sim_chan_t;
+
+typedef struct
+{
+    board_t base;
+    int n;
+    int audio;
+    sim_chan_t *ch;         /* 1..n */
+    linemodel_t **line_of;  /* by port channel */
+} board_sim_t;
+
+static board_sim_t *sim(board_t *b)
+{
+    return (board_sim_t *) b;
+}
+
+static sim_chan_t *chan(board_t *b, int ch)
+{
+    board_sim_t *s = sim(b);
+
+    if (ch < 1 || ch > s->n || s->ch[ch].kind == KIND_NONE)
+        return NULL;
+    return &s->ch[ch];
+}
+
+static int push(board_t *b, int ch, int type, int a, int bval, const char *text)
+{
+    sim_chan_t *c = chan(b, ch);
+    board_event_t *ev;
+
+    if (c == NULL)
+        return ERR_CHANNEL;
+    if (c->count >= EVQ)
+        return ERR_BOARD;   /* the engine drains every tick; a full queue is a bug */
+    ev = &c->evq[(c->head + c->count) % EVQ];
+    c->count++;
+    ev->type = type;
+    ev->a = a;
+    ev->b = bval;
+    ev->text[0] = '\0';
+    if (text)
+    {
+        strncpy(ev->text, text, BOARD_TEXT_MAX - 1);
+        ev->text[BOARD_TEXT_MAX - 1] = '\0';
+    }
+    return 0;
+}
+
+static int s_channels(board_t *b)
+{
+    return sim(b)->n;
+}
+
+static int s_kind(board_t *b, int ch)
+{
+    sim_chan_t *c = chan(b, ch);
+    return c ? c->kind : KIND_NONE;
+}
+
+static int s_has_audio(board_t *b)
+{
+    return sim(b)->audio;
+}
+
+static int s_set_law(board_t *b, int ch, int law)
+{
+    sim_chan_t *c = chan(b, ch);
+
+    if (c == NULL)
+        return ERR_CHANNEL;
+    if (law != LAW_ALAW && law != LAW_ULAW)
+        return ERR_ARG;
+    c->law = law;
+    return 0;
+}
+
+static int s_read(board_t *b, int ch, uint8_t *block)
+{
+    sim_chan_t *c = chan(b, ch);
+
+    if (c == NULL)
+        return ERR_CHANNEL;
+    if (!sim(b)->audio)
+        return 0;
+    c->read = 1;
+    if (!c->rx_valid)
+    {
+        memset(block, (c->law == LAW_ALAW) ? 0xD5 : 0xFF, FRAME_SAMPLES);
+        return FRAME_SAMPLES;
+    }
+    if (c->law == LAW_ALAW)
+    {
+        for (int i = 0; i < FRAME_SAMPLES; i++)
+            block[i] = linear_to_alaw(c->rx[i]);
+    }
+    else
+    {
+        for (int i = 0; i < FRAME_SAMPLES; i++)
+            block[i] = linear_to_ulaw(c->rx[i]);
+    }
+    return FRAME_SAMPLES;
+}
+
+static int s_write(board_t *b, int ch, const uint8_t *block)
+{
+    sim_chan_t *c = chan(b, ch);
+
+    if (c == NULL)
+        return ERR_CHANNEL;
+    if (!sim(b)->audio)
+        return 0;
+    memcpy(c->tx, block, FRAME_SAMPLES);
+    c->wrote = 1;
+    return FRAME_SAMPLES;
+}
+
+static int s_hook(board_t *b, int ch, int op)
+{
+    sim_chan_t *c = chan(b, ch);
+
+    if (c == NULL)
+        return ERR_CHANNEL;
+    if (c->alarm)
+        return ERR_BOARD;
+    if (KIND_IS_STATION(c->kind))
+    {
+        switch (op)
+        {
+        case HOOK_OFFHOOK:
+            if (!c->offhook)
+            {
+                c->offhook = 1;
+                return push(b, c->peer, BEV_OFFHOOK, 0, 0, NULL);
+            }
+            return 0;
+        case HOOK_ONHOOK:
+            if (c->offhook)
+            {
+                c->offhook = 0;
+                return push(b, c->peer, BEV_ONHOOK, 0, 0, NULL);
+            }
+            return 0;
+        case HOOK_FLASH:
+            return c->offhook ? push(b, c->peer, BEV_FLASH, 0, 0, NULL) : ERR_ARG;
+        default:
+            return ERR_ARG;
+        }
+    }
+    switch (op)
+    {
+    case HOOK_RING:
+        if (!c->ringing)
+        {
+            c->ringing = 1;
+            return push(b, c->peer, BEV_RING_BEGIN, 0, 0, NULL);
+        }
+        return 0;
+    case HOOK_RINGOFF:
+        if (c->ringing)
+        {
+            c->ringing = 0;
+            return push(b, c->peer, BEV_RING_END, 0, 0, NULL);
+        }
+        return 0;
+    case HOOK_DISCONNECT:
+    {
+        int port = KIND_IS_PORT(c->kind) ? ch : c->peer;
+        linemodel_t *lm = sim(b)->line_of[port];
+        switch (lm->p.hangup_signal)
+        {
+        case HANGUP_LOOP_BREAK:
+            return push(b, c->peer, BEV_LOOP_LOST, 0, 0, NULL);
+        case HANGUP_POLARITY:
+            return push(b, c->peer, BEV_POLARITY, 0, 0, NULL);
+        default:
+            return BOARD_NO_SIGNAL;
+        }
+    }
+    default:
+        return ERR_ARG;
+    }
+}
+
+static int s_get_event(board_t *b, int ch, board_event_t *ev)
+{
+    sim_chan_t *c = chan(b, ch);
+
+    if (c == NULL || c->count == 0)
+        return 0;
+    *ev = c->evq[c->head];
+    c->head = (c->head + 1) % EVQ;
+    c->count--;
+    return 1;
+}
+
+static int s_oob(board_t *b, int ch, const board_event_t *ev)
+{
+    sim_chan_t *c = chan(b, ch);
+
+    if (c == NULL)
+        return ERR_CHANNEL;
+    if (sim(b)->audio)
+        return 0;
+    return push(b, c->peer, ev->type, ev->a, ev->b, ev->text);
+}
+
+static void decode(const sim_chan_t *c, int16_t *out)
+{
+    if (c->law == LAW_ALAW)
+    {
+        for (int i = 0; i < FRAME_SAMPLES; i++)
+            out[i] = alaw_to_linear(c->tx[i]);
+    }
+    else
+    {
+        for (int i = 0; i < FRAME_SAMPLES; i++)
+            out[i] = ulaw_to_linear(c->tx[i]);
+    }
+}
+
+static void s_tick(board_t *b)
+{
+    board_sim_t *s = sim(b);
+    int16_t box_tx[FRAME_SAMPLES];
+    int16_t far_tx[FRAME_SAMPLES];
+
+    if (!s->audio)
+        return;
+    for (int port = 1; port <= s->n; port++)
+    {
+        sim_chan_t *p = &s->ch[port];
+        sim_chan_t *f;
+        linemodel_t *lm = s->line_of[port];
+
+        if (!KIND_IS_PORT(p->kind) || lm == NULL)
+            continue;
+        f = &s->ch[p->peer];
+        /* A line nobody talks on or listens to costs nothing. */
+        if (!p->wrote && !f->wrote && !p->read && !f->read)
+        {
+            p->rx_valid = f->rx_valid = 0;
+            continue;
+        }
+        if (p->wrote)
+            decode(p, box_tx);
+        if (f->wrote)
+            decode(f, far_tx);
+        linemodel_to_box(lm, f->wrote ? far_tx : NULL, p->wrote ? box_tx : NULL, p->rx, FRAME_SAMPLES);
+        linemodel_to_far(lm, p->wrote ? box_tx : NULL, f->rx, FRAME_SAMPLES);
+        p->rx_valid = f->rx_valid = 1;
+        p->wrote = f->wrote = p->read = f->read = 0;
+    }
+}
+
+static void s_free(board_t *b)
+{
+    board_sim_t *s = sim(b);
+
+    if (s == NULL)
+        return;
+    for (int i = 0; i <= s->n; i++)
+        linemodel_free(s->line_of[i]);
+    free(s->line_of);
+    free(s->ch);
+    free(s);
+}
+
+static const struct board_ops sim_ops =
+{
+    "sim", s_channels, s_kind, s_has_audio, s_set_law, s_read, s_write, s_hook,
+    s_get_event, s_oob, s_tick, s_free
+};
+
+board_t *board_sim_new(int nchannels, int audio)
+{
+    board_sim_t *s;
+
+    if (nchannels < 2 || nchannels > 4096)
+        return NULL;
+    if ((s = calloc(1, sizeof(*s))) == NULL)
+        return NULL;
+    s->base.ops = &sim_ops;
+    s->n = nchannels;
+    s->audio = audio ? 1 : 0;
+    s->ch = calloc(nchannels + 1, sizeof(sim_chan_t));
+    s->line_of = calloc(nchannels + 1, sizeof(linemodel_t *));
+    if (s->ch == NULL || s->line_of == NULL)
+    {
+        s_free(&s->base);
+        return NULL;
+    }
+    return &s->base;
+}
+
+int board_sim_connect(board_t *b, int port, int far, int port_kind, const line_params_t *p)
+{
+    board_sim_t *s = sim(b);
+    linemodel_t *lm;
+
+    if (port < 1 || port > s->n || far < 1 || far > s->n || port == far)
+        return ERR_CHANNEL;
+    if (s->ch[port].kind != KIND_NONE || s->ch[far].kind != KIND_NONE)
+        return ERR_STATE;
+    if (port_kind != KIND_FXO && port_kind != KIND_FXS)
+        return ERR_KIND;
+    if ((lm = linemodel_init(NULL, p, 0x9E3779B9u * (uint32_t) port)) == NULL)
+        return ERR_ARG;
+    s->line_of[port] = lm;
+    s->ch[port].kind = port_kind;
+    s->ch[far].kind = (port_kind == KIND_FXO) ? KIND_CO : KIND_PHONE;
+    s->ch[port].peer = far;
+    s->ch[far].peer = port;
+    return 0;
+}
+
+int board_sim_set_line(board_t *b, int port, const line_params_t *p)
+{
+    board_sim_t *s = sim(b);
+    linemodel_t *lm;
+
+    if (port < 1 || port > s->n || (lm = s->line_of[port]) == NULL)
+        return ERR_CHANNEL;
+    if (line_params_check(p) < 0)
+        return ERR_ARG;
+    {
+        int16_t history[LINE_ECHO_MAX];
+        int hpos = lm->hpos;
+        uint32_t seed = lm->seed;
+        memcpy(history, lm->history, sizeof(history));
+        linemodel_init(lm, p, seed);
+        memcpy(lm->history, history, sizeof(history));
+        lm->hpos = hpos;
+    }
+    return 0;
+}
+
+int board_sim_alarm(board_t *b, int ch, int on)
+{
+    sim_chan_t *c = chan(b, ch);
+
+    if (c == NULL)
+        return ERR_CHANNEL;
+    on = on ? 1 : 0;
+    if (c->alarm == on)
+        return 0;
+    c->alarm = on;
+    return push(b, ch, on ? BEV_ALARM : BEV_NOALARM, 0, 0, NULL);
+}

@@ -1,0 +1,591 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "channel.h"
+#include "engine_private.h"
+
+/* spandsp's DTMF receiver decides on 102-sample blocks and wants two in a row, so
+   it reports a tone's start and end about this long after they happen. */
+#define DTMF_BLOCK 102
+#define DTMF_REPORT_LAG (2 * DTMF_BLOCK)
+
+/* FSK caller ID starts at least 500 ms after the first ring (ETSI EN 300 659-1,
+   Telcordia GR-30); a receiver listens until the second ring or this long. */
+#define CID_AFTER_RING_MS 600
+#define CID_LISTEN_MS 5000
+/* DTMF caller ID comes before the first ring, which follows it shortly. */
+#define CID_BEFORE_RING_GAP_MS 300
+
+static int connected(const channel_t *c)
+{
+    return c->state == ST_OFFHOOK || c->state == ST_DIALING;
+}
+
+int channel_state(const channel_t *c)
+{
+    if (c->state != ST_OFFHOOK)
+        return c->state;
+    if (c->bridge)
+        return ST_BRIDGED;
+    if (c->player.active)
+        return ST_PLAYING;
+    if (c->collecting)
+        return ST_COLLECTING;
+    return ST_OFFHOOK;
+}
+
+int channel_audio_active(const channel_t *c)
+{
+    return c->state != ST_IDLE || c->cid_listen || c->cid_tx_state == 2 || c->player.active
+        || c->gen.active || c->tap;
+}
+
+static void dtmf_report(void *user, int code, int level, int delay)
+{
+    channel_t *c = (channel_t *) user;
+
+    (void) delay;
+    if (code)
+        channel_digit_begin(c->engine, c, (char) code, level, c->dtmf_chunk_end - DTMF_REPORT_LAG);
+    else
+        channel_digit_end(c->engine, c, c->dtmf_chunk_end - DTMF_REPORT_LAG);
+}
+
+static void remote_hangup(struct engine_s *e, channel_t *c, int cause)
+{
+    engine_emit(e, c, EV_HANGUP, cause, 0, 0);
+    channel_reset(e, c, ST_HUNGUP, PLAY_STOPPED);
+}
+
+static void tone_report(void *user, int tone, int on)
+{
+    channel_t *c = (channel_t *) user;
+
+    if (on && c->state == ST_OFFHOOK && KIND_IS_STATION(c->kind)
+        && (c->cfg.detect & DETECT_BUSY_HANGUP) && (tone == TONE_BUSY || tone == TONE_CONGESTION))
+    {
+        remote_hangup(c->engine, c, tone == TONE_BUSY ? CAUSE_BUSY_TONE : CAUSE_CONGESTION_TONE);
+        return;
+    }
+    engine_emit(c->engine, c, EV_TONE, tone, on, 0);
+}
+
+int channel_init(channel_t *c, struct engine_s *e, int no, int kind)
+{
+    memset(c, 0, sizeof(*c));
+    c->engine = e;
+    c->no = no;
+    c->kind = kind;
+    c->state = ST_IDLE;
+    if (player_init(&c->player) == NULL)
+        return ERR_NOMEM;
+    c->player_ready = 1;
+    dtmfgen_init(&c->gen);
+    cid_tx_init(&c->cidtx);
+    cid_rx_init(&c->cidrx);
+    return 0;
+}
+
+void channel_release(channel_t *c)
+{
+    if (c->player_ready)
+        player_release(&c->player);
+    c->player_ready = 0;
+    if (c->dtmf)
+        dtmf_rx_free(c->dtmf);
+    c->dtmf = NULL;
+    if (c->sup_ready)
+        supervise_release(&c->sup);
+    c->sup_ready = 0;
+    cid_tx_release(&c->cidtx);
+    cid_rx_release(&c->cidrx);
+    dtmfgen_release(&c->gen);
+}
+
+static void cid_listen_start(channel_t *c, int64_t until)
+{
+    if (cid_rx_start(&c->cidrx, c->cfg.cid_standard) == 0)
+    {
+        c->cid_listen = 1;
+        c->cid_listen_until = until;
+    }
+}
+
+/* A station line that gets caller ID before the first ring listens while idle. */
+static void idle_listen(channel_t *c)
+{
+    if (KIND_IS_STATION(c->kind) && c->cfg.cid_standard != CID_NONE && c->cfg.cid_when == CID_BEFORE_FIRST_RING
+        && c->engine->audio)
+        cid_listen_start(c, INT64_MAX);
+}
+
+int channel_apply_config(channel_t *c, const channel_config_t *cfg)
+{
+    channel_config_t v = *cfg;
+
+    if (c->dtmf == NULL)
+    {
+        if ((c->dtmf = dtmf_rx_init(NULL, NULL, NULL)) == NULL)
+            return ERR_NOMEM;
+        dtmf_rx_set_realtime_callback(c->dtmf, dtmf_report, c);
+        c->dtmf_fed = 0;
+    }
+    dtmf_rx_parms(c->dtmf, v.dtmf_filter_dialtone ? 1 : 0, v.dtmf_twist, v.dtmf_reverse_twist,
+                  v.dtmf_threshold ? v.dtmf_threshold : -42);
+    if (c->sup_ready)
+        supervise_release(&c->sup);
+    c->sup_ready = 0;
+    if (supervise_init(&c->sup, c->plan, v.busy_cycles, tone_report, c) == NULL)
+        return ERR_NOMEM;
+    c->sup_ready = 1;
+    c->cfg = v;
+    c->cfg.plan = c->plan->name;
+    c->configured = 1;
+    c->cid_listen = 0;
+    if (c->state == ST_IDLE)
+        idle_listen(c);
+    return 0;
+}
+
+static void heard(struct engine_s *e, channel_t *c, int kind, int id)
+{
+    board_event_t ev;
+
+    if (e->audio)
+        return;
+    memset(&ev, 0, sizeof(ev));
+    ev.type = BEV_HEARD;
+    ev.a = kind;
+    ev.b = id;
+    e->board->ops->oob(e->board, c->no, &ev);
+}
+
+void channel_announce(struct engine_s *e, channel_t *c)
+{
+    int started = c->player.started_step;
+
+    if (started < 0)
+        return;
+    c->player.started_step = -1;
+    heard(e, c, c->player.step[started].type, c->player.step[started].id);
+}
+
+void channel_stop_play(struct engine_s *e, channel_t *c, int reason)
+{
+    int step = c->player.cur;
+
+    if (!c->player.active && reason != PLAY_COMPLETE)
+        return;
+    for (int i = 0; i < c->player.nsteps; i++)
+    {
+        if (c->player.step[i].type == PLAY_PROMPT)
+            engine_prompt_unref(e, c->player.step[i].id);
+    }
+    player_stop(&c->player);
+    heard(e, c, 0, 0);
+    if (c->dialing)
+    {
+        c->dialing = 0;
+        engine_emit(e, c, EV_DIALED, reason, 0, 0);
+        return;
+    }
+    if (!c->busy_out)
+        engine_emit(e, c, EV_PLAY_DONE, reason, step, 0);
+}
+
+static void collect_finish(struct engine_s *e, channel_t *c, int reason)
+{
+    engine_event_t *ev = engine_emit(e, c, EV_COLLECTED, reason, c->collect_n, 0);
+
+    if (ev)
+        memcpy(ev->text, c->collect_buf, c->collect_n + 1);
+    c->collecting = 0;
+    c->collect_n = 0;
+    c->collect_buf[0] = '\0';
+}
+
+void channel_reset(struct engine_s *e, channel_t *c, int state, int play_reason)
+{
+    if (c->player.active)
+        channel_stop_play(e, c, play_reason);
+    if (c->collecting)
+        collect_finish(e, c, COLLECT_CANCELLED);
+    if (c->bridge)
+    {
+        e->ch[c->bridge].bridge = 0;
+        c->bridge = 0;
+    }
+    if (c->ringer)
+        e->board->ops->hook(e->board, c->no, HOOK_RINGOFF);
+    c->ringer = 0;
+    c->cid_tx_state = 0;
+    c->cidtx.active = 0;
+    c->cid_listen = 0;
+    c->digit = 0;
+    c->gen.active = 0;
+    c->dialing = 0;
+    c->busy_out = 0;
+    c->ring_count = 0;
+    c->ring_on = 0;
+    c->heard_tone = TONE_NONE;
+    c->state = state;
+    if (state == ST_IDLE)
+        idle_listen(c);
+}
+
+void channel_digit_begin(struct engine_s *e, channel_t *c, char digit, int level, int64_t at)
+{
+    if (c->digit)
+        channel_digit_end(e, c, at);
+    c->digit = digit;
+    c->digit_start = at;
+    c->digit_level = level;
+    /* Barge-in: the caller knows what to press; the prompt stops at once. */
+    if (c->player.active && c->player.interruptible)
+        channel_stop_play(e, c, PLAY_INTERRUPTED);
+}
+
+void channel_digit_end(struct engine_s *e, channel_t *c, int64_t at)
+{
+    char d = c->digit;
+    engine_event_t *ev;
+    int64_t ms;
+
+    if (!d)
+        return;
+    c->digit = 0;
+    ms = (at - c->digit_start) / (SAMPLE_RATE / 1000);
+    ev = engine_emit(e, c, EV_DIGIT, d, (int) (ms > 0 ? ms : 0), c->digit_level);
+    if (ev)
+        ev->sample = c->digit_start;
+    if (!c->collecting)
+        return;
+    if (strchr(c->collect_term, d))
+    {
+        collect_finish(e, c, COLLECT_TERMINATOR);
+        return;
+    }
+    c->collect_buf[c->collect_n++] = d;
+    c->collect_buf[c->collect_n] = '\0';
+    if (c->collect_n >= c->collect_max)
+        collect_finish(e, c, COLLECT_MAX);
+    else
+        c->collect_deadline = e->sample + c->inter_timeout;
+}
+
+static void parse_cid(engine_event_t *ev, const char *text)
+{
+    /* "number \x1f name \x1f absence", as the signalling-only board carries it */
+    const char *p = text;
+    int k = 0;
+
+    while (*p && *p != '\x1f' && k < EV_TEXT - 1)
+        ev->text[k++] = *p++;
+    ev->text[k] = '\0';
+    if (*p == '\x1f')
+        p++;
+    k = 0;
+    while (*p && *p != '\x1f' && k < EV_TEXT - 1)
+        ev->text2[k++] = *p++;
+    ev->text2[k] = '\0';
+    if (*p == '\x1f' && p[1])
+        ev->a = p[1];
+}
+
+static void heard_event(struct engine_s *e, channel_t *c, const board_event_t *ev)
+{
+    int was = c->heard_tone;
+
+    engine_emit(e, c, EV_HEARD, ev->a, ev->b, 0);
+    /* What a detector would have told us, had there been audio. */
+    c->heard_tone = (ev->a == PLAY_TONE) ? ev->b : TONE_NONE;
+    if (was != TONE_NONE && was != c->heard_tone && (c->cfg.detect & DETECT_TONES) && connected(c))
+        tone_report(c, was, 0);
+    if (c->heard_tone != TONE_NONE && ((c->cfg.detect & DETECT_TONES) || (c->cfg.detect & DETECT_BUSY_HANGUP))
+        && connected(c))
+    {
+        if (c->cfg.detect & DETECT_TONES)
+            tone_report(c, c->heard_tone, 1);
+        else if (c->heard_tone == TONE_BUSY || c->heard_tone == TONE_CONGESTION)
+            tone_report(c, c->heard_tone, 1);
+    }
+}
+
+void channel_signal(struct engine_s *e, channel_t *c, const board_event_t *ev)
+{
+    if (ev->type == BEV_ALARM)
+    {
+        channel_reset(e, c, ST_OUT_OF_SERVICE, PLAY_STOPPED);
+        engine_emit(e, c, EV_ALARM, 0, 0, 0);
+        return;
+    }
+    if (ev->type == BEV_NOALARM)
+    {
+        if (c->state == ST_OUT_OF_SERVICE)
+            channel_reset(e, c, ST_IDLE, PLAY_STOPPED);
+        engine_emit(e, c, EV_NOALARM, 0, 0, 0);
+        return;
+    }
+    if (c->state == ST_OUT_OF_SERVICE)
+        return;
+    switch (ev->type)
+    {
+    case BEV_RING_BEGIN:
+        if (c->state == ST_IDLE)
+        {
+            c->state = ST_RINGING;
+            c->ring_count = 0;
+        }
+        if (c->state != ST_RINGING)
+            break;
+        c->ring_count++;
+        c->ring_on = 1;
+        if (c->ring_count >= 2)
+            c->cid_listen = 0;
+        engine_emit(e, c, EV_RING, c->ring_count, 0, 0);
+        break;
+    case BEV_RING_END:
+        c->ring_on = 0;
+        c->ring_ended_at = e->sample;
+        if (c->state == ST_RINGING && c->ring_count == 1 && c->cfg.cid_standard != CID_NONE
+            && c->cfg.cid_when == CID_AFTER_FIRST_RING && e->audio)
+            cid_listen_start(c, e->sample + MS_TO_SAMPLES(CID_LISTEN_MS));
+        break;
+    case BEV_LOOP_LOST:
+        if (connected(c))
+            remote_hangup(e, c, CAUSE_LOOP_BREAK);
+        break;
+    case BEV_POLARITY:
+        if (c->state == ST_OFFHOOK)
+            remote_hangup(e, c, CAUSE_POLARITY);
+        else
+            engine_emit(e, c, EV_POLARITY, 0, 0, 0);
+        break;
+    case BEV_OFFHOOK:
+        if (c->state == ST_RINGING || c->state == ST_IDLE)
+        {
+            int answered = (c->state == ST_RINGING);
+            channel_reset(e, c, ST_OFFHOOK, PLAY_STOPPED);
+            engine_emit(e, c, EV_OFFHOOK, answered, 0, 0);
+        }
+        break;
+    case BEV_ONHOOK:
+        if (connected(c))
+            remote_hangup(e, c, CAUSE_ONHOOK);
+        else if (c->state == ST_HUNGUP)
+            channel_reset(e, c, ST_IDLE, PLAY_STOPPED);
+        break;
+    case BEV_FLASH:
+        if (connected(c))
+            engine_emit(e, c, EV_FLASH, 0, 0, 0);
+        break;
+    case BEV_DTMF_DOWN:
+        if (connected(c) && (c->cfg.detect & DETECT_DTMF))
+            channel_digit_begin(e, c, ev->text[0], ev->a, e->sample);
+        break;
+    case BEV_DTMF_UP:
+        if (connected(c) && (c->cfg.detect & DETECT_DTMF))
+            channel_digit_end(e, c, e->sample);
+        break;
+    case BEV_CALLERID:
+        if (KIND_IS_STATION(c->kind) && (c->state == ST_RINGING || c->state == ST_IDLE)
+            && c->cfg.cid_standard != CID_NONE)
+        {
+            engine_event_t *out = engine_emit(e, c, EV_CALLERID, 0, 0, 0);
+            if (out)
+                parse_cid(out, ev->text);
+        }
+        break;
+    case BEV_HEARD:
+        heard_event(e, c, ev);
+        break;
+    default:
+        break;
+    }
+}
+
+static void dtmf_feed(struct engine_s *e, channel_t *c)
+{
+    int off = 0;
+
+    while (off < FRAME_SAMPLES)
+    {
+        int to_boundary = DTMF_BLOCK - (int) (c->dtmf_fed % DTMF_BLOCK);
+        int chunk = (to_boundary < FRAME_SAMPLES - off) ? to_boundary : FRAME_SAMPLES - off;
+
+        c->dtmf_chunk_end = e->sample + off + chunk;
+        dtmf_rx(c->dtmf, c->rx + off, chunk);
+        c->dtmf_fed += chunk;
+        off += chunk;
+    }
+}
+
+void channel_rx(struct engine_s *e, channel_t *c)
+{
+    if (c->cid_listen)
+    {
+        cid_rx_run(&c->cidrx, c->rx, FRAME_SAMPLES);
+        if (c->cidrx.ready)
+        {
+            engine_event_t *ev = engine_emit(e, c, EV_CALLERID, c->cidrx.info.absence, 0, 0);
+            if (ev)
+            {
+                memcpy(ev->text, c->cidrx.info.number, sizeof(c->cidrx.info.number));
+                memcpy(ev->text2, c->cidrx.info.name, sizeof(c->cidrx.info.name));
+            }
+            c->cidrx.ready = 0;
+            /* Before-ring caller ID keeps listening for the next call once idle again. */
+            if (c->cfg.cid_when != CID_BEFORE_FIRST_RING || c->state != ST_IDLE)
+                c->cid_listen = 0;
+        }
+    }
+    if (!connected(c))
+        return;
+    if (c->cfg.detect & DETECT_DTMF)
+        dtmf_feed(e, c);
+    if ((c->cfg.detect & (DETECT_TONES | DETECT_BUSY_HANGUP)) && c->sup_ready)
+        supervise_rx(&c->sup, c->rx, FRAME_SAMPLES);
+}
+
+static void ringer_phase(struct engine_s *e, channel_t *c, int phase)
+{
+    const uint16_t *cad = c->plan->ring_cadence;
+
+    /* Skip empty phases of a two-part cadence. */
+    for (int tries = 0; tries < 4 && cad[phase % 4] == 0; tries++)
+        phase++;
+    phase %= 4;
+    c->ring_phase = phase;
+    c->ring_phase_end = e->sample + MS_TO_SAMPLES(cad[phase]);
+    e->board->ops->hook(e->board, c->no, (phase % 2 == 0) ? HOOK_RING : HOOK_RINGOFF);
+    if (phase % 2 == 1 && c->cid_tx_state == 1 && c->cid_tx_when == CID_AFTER_FIRST_RING)
+        c->cid_tx_at = e->sample + MS_TO_SAMPLES(CID_AFTER_RING_MS);
+}
+
+static void cid_send_begin(struct engine_s *e, channel_t *c)
+{
+    if (!e->audio)
+    {
+        /* No audio to carry it: hand the message to the peer as the line would. */
+        board_event_t ev;
+        memset(&ev, 0, sizeof(ev));
+        ev.type = BEV_CALLERID;
+        snprintf(ev.text, sizeof(ev.text), "%s\x1f%s\x1f%c", c->cid_out.number, c->cid_out.name,
+                 c->cid_out.absence ? c->cid_out.absence : ' ');
+        e->board->ops->oob(e->board, c->no, &ev);
+        c->cid_tx_state = 3;
+        return;
+    }
+    c->cid_tx_state = 2;
+}
+
+void channel_timers(struct engine_s *e, channel_t *c)
+{
+    int64_t now = e->sample;
+
+    if (c->state == ST_RINGING)
+    {
+        if (KIND_IS_STATION(c->kind))
+        {
+            if (!c->ring_on && now - c->ring_ended_at >= MS_TO_SAMPLES(c->cfg.ring_timeout_ms))
+            {
+                engine_emit(e, c, EV_RING_TIMEOUT, c->ring_count, 0, 0);
+                channel_reset(e, c, ST_IDLE, PLAY_STOPPED);
+            }
+        }
+        else
+        {
+            if (c->cid_tx_state == 1 && c->cid_tx_at >= 0 && now >= c->cid_tx_at)
+                cid_send_begin(e, c);
+            if (c->ringer && now >= c->ring_phase_end)
+                ringer_phase(e, c, c->ring_phase + 1);
+            else if (!c->ringer && c->cid_tx_state == 3 && now >= c->ring_phase_end)
+            {
+                /* Caller ID before the first ring has been sent: start ringing. */
+                c->ringer = 1;
+                ringer_phase(e, c, 0);
+            }
+        }
+    }
+    if (c->cid_listen && now >= c->cid_listen_until)
+        c->cid_listen = 0;
+    if (c->collecting)
+    {
+        if (c->collect_deadline < 0)
+        {
+            if (!c->player.active && !c->digit)
+                c->collect_deadline = now + (c->collect_n ? c->inter_timeout : c->first_timeout);
+        }
+        else if (!c->digit && now >= c->collect_deadline)
+        {
+            collect_finish(e, c, COLLECT_TIMEOUT);
+        }
+    }
+}
+
+static void gen_edge(void *user, char digit, int down)
+{
+    channel_t *c = (channel_t *) user;
+    board_event_t ev;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.type = down ? BEV_DTMF_DOWN : BEV_DTMF_UP;
+    ev.a = (int) c->gen.params.level_low;
+    ev.text[0] = digit;
+    c->engine->board->ops->oob(c->engine->board, c->no, &ev);
+}
+
+static inline int16_t sat16(int32_t v)
+{
+    return (int16_t) (v > 32767 ? 32767 : (v < -32768 ? -32768 : v));
+}
+
+void channel_tx(struct engine_s *e, channel_t *c)
+{
+    int16_t *amp = e->audio ? c->tx : NULL;
+
+    if (c->bridge)
+    {
+        const channel_t *p = &e->ch[c->bridge];
+        if (amp)
+        {
+            if (p->audio)
+                memcpy(amp, p->rx, sizeof(c->tx));
+            else
+                memset(amp, 0, sizeof(c->tx));
+        }
+    }
+    else if (c->player.active)
+    {
+        if (player_run(&c->player, amp, FRAME_SAMPLES))
+            channel_stop_play(e, c, PLAY_COMPLETE);
+        else
+            channel_announce(e, c);
+    }
+    else if (amp)
+    {
+        memset(amp, 0, sizeof(c->tx));
+    }
+    if (c->cid_tx_state == 2 && amp)
+    {
+        int16_t buf[FRAME_SAMPLES];
+        int got = cid_tx_run(&c->cidtx, buf, FRAME_SAMPLES);
+
+        for (int i = 0; i < got; i++)
+            amp[i] = sat16(amp[i] + buf[i]);
+        if (got < FRAME_SAMPLES)
+        {
+            c->cid_tx_state = 3;
+            if (!c->ringer)
+                c->ring_phase_end = e->sample + MS_TO_SAMPLES(CID_BEFORE_RING_GAP_MS);
+        }
+    }
+    if (c->gen.active)
+    {
+        dtmfgen_run(&c->gen, amp, FRAME_SAMPLES, e->audio ? NULL : gen_edge, c);
+        if (!c->gen.active)
+            engine_emit(e, c, EV_DIGITS_SENT, 0, 0, 0);
+    }
+}

@@ -1,0 +1,30 @@
+"""Builds the `appliance._engine` extension: the C core and its cffi declarations.
+
+The declarations live in native/cdef/, one file per C module; cffi's API mode compiles
+them against the real headers, so a declaration that drifts from its header fails the
+build instead of corrupting memory at run time.
+"""
+import glob
+import os
+
+from cffi import FFI
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CDEF_ORDER = ["common", "toneplan", "board", "callerid", "dtmfgen", "playback", "engine"]
+
+ffibuilder = FFI()
+for name in CDEF_ORDER:
+    with open(os.path.join(HERE, "cdef", name + ".h"), encoding="utf-8") as f:
+        ffibuilder.cdef(f.read())
+
+ffibuilder.set_source(
+    "appliance._engine",
+    '#include "engine.h"\n#include "board_sim.h"\n#include "toneplan.h"\n',
+    sources=sorted(os.path.relpath(p) for p in glob.glob(os.path.join(HERE, "*.c"))),
+    include_dirs=[os.path.relpath(HERE)],
+    libraries=["spandsp", "m"],
+    extra_compile_args=["-std=gnu11", "-O2", "-Wall"],
+)
+
+if __name__ == "__main__":
+    ffibuilder.compile(verbose=True)

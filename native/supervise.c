@@ -1,0 +1,126 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "supervise.h"
+
+/* Detected tones, in order of how much they matter to a call. */
+static const int detected[] = {TONE_BUSY, TONE_CONGESTION, TONE_RINGBACK, TONE_DIAL};
+
+static int lo(int ms)
+{
+    int v = ms - ms * 15 / 100 - 40;
+    return v < 20 ? 20 : v;
+}
+
+static int hi(int ms)
+{
+    return ms + ms * 15 / 100 + 40;
+}
+
+static void add_pattern(supervise_t *s, const tone_def_t *t, int id, int cycles)
+{
+    int idx = super_tone_rx_add_tone(s->desc);
+
+    if (idx < 0 || idx >= TONE_COUNT)
+        return;
+    s->tone_of[idx] = id;
+    s->ntones = idx + 1;
+    if (t->nsteps == 1 && t->step[0].ms == 0)
+    {
+        /* Continuous tone: long enough that no cadenced tone's burst passes for it. */
+        super_tone_rx_add_element(s->desc, idx, t->step[0].f1, t->step[0].f2, 1500, 0);
+        return;
+    }
+    if (id == TONE_RINGBACK)
+        cycles = 1;
+    for (int c = 0; c < cycles; c++)
+    {
+        for (int k = 0; k < t->nsteps; k++)
+        {
+            const tone_step_t *st = &t->step[k];
+            super_tone_rx_add_element(s->desc, idx, st->f1, st->f2, lo(st->ms), hi(st->ms));
+        }
+    }
+}
+
+static void tone_report(void *user, int code, int level, int delay)
+{
+    supervise_t *s = (supervise_t *) user;
+    int tone = (code >= 0 && code < s->ntones) ? s->tone_of[code] : TONE_NONE;
+
+    (void) level;
+    (void) delay;
+    if (tone != TONE_NONE)
+    {
+        s->current = tone;
+        s->report(s->user, tone, 1);
+    }
+    else if (s->current != TONE_NONE)
+    {
+        int was = s->current;
+        s->current = TONE_NONE;
+        s->report(s->user, was, 0);
+    }
+}
+
+supervise_t *supervise_init(supervise_t *s, const tone_plan_t *plan, int cycles,
+                            supervise_report_func_t report, void *user)
+{
+    int allocated = 0;
+
+    if (cycles < 1 || cycles > 8 || plan == NULL || report == NULL)
+        return NULL;
+    if (s == NULL)
+    {
+        if ((s = calloc(1, sizeof(*s))) == NULL)
+            return NULL;
+        allocated = 1;
+    }
+    else
+    {
+        memset(s, 0, sizeof(*s));
+    }
+    s->report = report;
+    s->user = user;
+    s->desc = super_tone_rx_make_descriptor(NULL);
+    if (s->desc == NULL)
+        goto fail;
+    for (unsigned i = 0; i < sizeof(detected) / sizeof(detected[0]); i++)
+        add_pattern(s, &plan->tone[detected[i]], detected[i], cycles);
+    s->rx = super_tone_rx_init(NULL, s->desc, tone_report, s);
+    if (s->rx == NULL)
+        goto fail;
+    return s;
+
+fail:
+    supervise_release(s);
+    if (allocated)
+        free(s);
+    return NULL;
+}
+
+int supervise_release(supervise_t *s)
+{
+    if (s->rx)
+        super_tone_rx_free(s->rx);
+    if (s->desc)
+        super_tone_rx_free_descriptor(s->desc);
+    s->rx = NULL;
+    s->desc = NULL;
+    return 0;
+}
+
+int supervise_free(supervise_t *s)
+{
+    if (s == NULL)
+        return 0;
+    supervise_release(s);
+    free(s);
+    return 0;
+}
+
+void supervise_rx(supervise_t *s, const int16_t *amp, int n)
+{
+    super_tone_rx(s->rx, amp, n);
+}
