@@ -192,6 +192,8 @@ class SimBoard:
     """
 
     def __init__(self, channels: int, audio: bool = True):
+        self._ptr = None
+        self._engine = None
         if not 2 <= channels <= 4096:
             raise ArgumentError(f"a simulated board has 2 to 4096 channels, not {channels}")
         self._ptr = lib.board_sim_new(channels, 1 if audio else 0)
@@ -200,7 +202,6 @@ class SimBoard:
         self.channels = channels
         self.audio = audio
         self.pairs: dict[int, int] = {}     # port -> far end
-        self._engine = None
 
     def connect(self, port: int, far: int, kind: str = "fxo", line: Optional[Line] = None) -> None:
         if self._engine is not None:
@@ -297,6 +298,7 @@ class Engine:
     """The engine on one board. Close it (or use it as a context manager) to free it."""
 
     def __init__(self, board: SimBoard):
+        self._ptr = None
         if board._engine is not None:
             raise ArgumentError("this board already has an engine")
         self._ptr = lib.engine_new(board._ptr)

@@ -18,6 +18,16 @@ static int hi(int ms)
     return ms + ms * 15 / 100 + 40;
 }
 
+static int low(const tone_step_t *st)
+{
+    return (st->f2 && st->f2 < st->f1) ? st->f2 : st->f1;
+}
+
+static int high(const tone_step_t *st)
+{
+    return (st->f2 && st->f2 < st->f1) ? st->f1 : st->f2;
+}
+
 static void add_pattern(supervise_t *s, const tone_def_t *t, int id, int cycles)
 {
     int idx = super_tone_rx_add_tone(s->desc);
@@ -29,7 +39,7 @@ static void add_pattern(supervise_t *s, const tone_def_t *t, int id, int cycles)
     if (t->nsteps == 1 && t->step[0].ms == 0)
     {
         /* Continuous tone: long enough that no cadenced tone's burst passes for it. */
-        super_tone_rx_add_element(s->desc, idx, t->step[0].f1, t->step[0].f2, 1500, 0);
+        super_tone_rx_add_element(s->desc, idx, low(&t->step[0]), high(&t->step[0]), 1500, 0);
         return;
     }
     if (id == TONE_RINGBACK)
@@ -39,8 +49,53 @@ static void add_pattern(supervise_t *s, const tone_def_t *t, int id, int cycles)
         for (int k = 0; k < t->nsteps; k++)
         {
             const tone_step_t *st = &t->step[k];
-            super_tone_rx_add_element(s->desc, idx, st->f1, st->f2, lo(st->ms), hi(st->ms));
+            super_tone_rx_add_element(s->desc, idx, low(st), high(st), lo(st->ms), hi(st->ms));
         }
+    }
+}
+
+/* super_tone_rx numbers frequencies in the order they are first added, and reports
+   the two strongest with the lower number first; a pattern whose pair is numbered the
+   other way round never matches. So every frequency of the plan is added first, in
+   ascending order, and patterns name theirs low-high.
+   It also ranks two results even when only one frequency is monitored, as in the
+   425 Hz plans: guard frequencies give it real ones, and make speech, whose energy
+   spreads over them, less like a call-progress tone. The registering pattern can
+   never match: its elements last an hour. */
+static void register_frequencies(supervise_t *s, const tone_plan_t *plan)
+{
+    int freqs[2 * TONE_MAX_STEPS * TONE_COUNT + 2];
+    int n = 0;
+    int idx = super_tone_rx_add_tone(s->desc);
+
+    freqs[n++] = 1000;
+    freqs[n++] = 1600;
+    for (unsigned i = 0; i < sizeof(detected) / sizeof(detected[0]); i++)
+    {
+        const tone_def_t *t = &plan->tone[detected[i]];
+        for (int k = 0; k < t->nsteps; k++)
+        {
+            if (t->step[k].f1)
+                freqs[n++] = t->step[k].f1;
+            if (t->step[k].f2)
+                freqs[n++] = t->step[k].f2;
+        }
+    }
+    for (int i = 1; i < n; i++)
+    {
+        for (int j = i; j > 0 && freqs[j - 1] > freqs[j]; j--)
+        {
+            int tmp = freqs[j];
+            freqs[j] = freqs[j - 1];
+            freqs[j - 1] = tmp;
+        }
+    }
+    s->tone_of[idx] = TONE_NONE;
+    s->ntones = idx + 1;
+    for (int i = 0; i < n; i++)
+    {
+        if (i == 0 || freqs[i] != freqs[i - 1])
+            super_tone_rx_add_element(s->desc, idx, freqs[i], 0, 3600000, 3600000);
     }
 }
 
@@ -86,6 +141,7 @@ supervise_t *supervise_init(supervise_t *s, const tone_plan_t *plan, int cycles,
     s->desc = super_tone_rx_make_descriptor(NULL);
     if (s->desc == NULL)
         goto fail;
+    register_frequencies(s, plan);
     for (unsigned i = 0; i < sizeof(detected) / sizeof(detected[0]); i++)
         add_pattern(s, &plan->tone[detected[i]], detected[i], cycles);
     s->rx = super_tone_rx_init(NULL, s->desc, tone_report, s);

@@ -1,0 +1,65 @@
+"""The `appliance` command.
+
+Rules: a user sees a clear message and an exit status, never a traceback: every
+expected failure is caught here and said in one line on stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from appliance import __version__
+
+
+def _dtmf_scan(args) -> int:
+    from appliance import scan, wav
+
+    try:
+        recording = wav.read(args.file)
+        for d in scan.scan(recording, plan=args.plan):
+            print(d, flush=True)
+    except wav.WavError as e:
+        print(f"appliance dtmf-scan: {e}", file=sys.stderr)
+        return 1
+    except ValueError as e:
+        print(f"appliance dtmf-scan: {args.file}: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _demo(args) -> int:
+    from appliance import demo
+
+    demo.run(paced=not args.fast, out=sys.stdout)
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="appliance", description="Small-office call-center box.")
+    parser.add_argument("--version", action="version", version=f"appliance {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("dtmf-scan", help="list the DTMF digits in a WAV recording",
+                       description="Feed a WAV file (8 kHz mono; 16-bit linear, A-law or mu-law) through a "
+                                   "simulated line into the engine and print '<digit> <start_ms> <duration_ms>' "
+                                   "for each digit detected.")
+    p.add_argument("file")
+    p.add_argument("--plan", default="itu", help="tone plan of the line (itu, ru, ua, us)")
+    p.set_defaults(func=_dtmf_scan)
+
+    p = sub.add_parser("demo", help="a live call on the simulated board, events printed as they happen")
+    p.add_argument("--fast", action="store_true", help="run the clock free instead of in real time")
+    p.set_defaults(func=_demo)
+
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
