@@ -7,9 +7,11 @@
 #include "engine_private.h"
 
 /* spandsp's DTMF receiver decides on 102-sample blocks and wants two in a row, so
-   it reports a tone's start and end about this long after they happen. */
+   it reports a tone's start about two and a half blocks after it happens, and its end
+   about a block and a half after (measured with tests/test_scan.py's digit plans). */
 #define DTMF_BLOCK 102
-#define DTMF_REPORT_LAG (2 * DTMF_BLOCK)
+#define DTMF_START_LAG 244
+#define DTMF_END_LAG 164
 
 /* FSK caller ID starts at least 500 ms after the first ring (ETSI EN 300 659-1,
    Telcordia GR-30); a receiver listens until the second ring or this long. */
@@ -48,9 +50,9 @@ static void dtmf_report(void *user, int code, int level, int delay)
 
     (void) delay;
     if (code)
-        channel_digit_begin(c->engine, c, (char) code, level, c->dtmf_chunk_end - DTMF_REPORT_LAG);
+        channel_digit_begin(c->engine, c, (char) code, level, c->dtmf_chunk_end - DTMF_START_LAG);
     else
-        channel_digit_end(c->engine, c, c->dtmf_chunk_end - DTMF_REPORT_LAG);
+        channel_digit_end(c->engine, c, c->dtmf_chunk_end - DTMF_END_LAG);
 }
 
 static void remote_hangup(struct engine_s *e, channel_t *c, int cause)

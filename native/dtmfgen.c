@@ -88,9 +88,10 @@ int dtmfgen_put(dtmfgen_t *s, const char *digits, const dtmf_send_params_t *p)
     }
     if (p->on_ms <= 0 || p->on_ms > 10000 || p->off_ms < 0 || p->off_ms > 10000)
         return ERR_ARG;
-    if (p->level_low > 3.14f || p->level_high > 3.14f || p->level_low < -90.0f || p->level_high < -90.0f)
+    /* Written as "inside the range" so that a NaN from the Python side fails too. */
+    if (!(p->level_low >= -90.0f && p->level_low <= 3.14f && p->level_high >= -90.0f && p->level_high <= 3.14f))
         return ERR_ARG;
-    if (p->error_low < -20.0f || p->error_low > 20.0f || p->error_high < -20.0f || p->error_high > 20.0f)
+    if (!(p->error_low >= -20.0f && p->error_low <= 20.0f && p->error_high >= -20.0f && p->error_high <= 20.0f))
         return ERR_ARG;
     memcpy(s->digits, digits, n + 1);
     s->ndigits = (int) n;

@@ -10,7 +10,7 @@ import os
 from cffi import FFI
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CDEF_ORDER = ["common", "toneplan", "board", "callerid", "dtmfgen", "playback", "engine"]
+CDEF_ORDER = ["common", "toneplan", "board", "callerid", "dtmfgen", "playback", "engine", "bench"]
 
 ffibuilder = FFI()
 for name in CDEF_ORDER:
@@ -19,7 +19,7 @@ for name in CDEF_ORDER:
 
 ffibuilder.set_source(
     "appliance._engine",
-    '#include "engine.h"\n#include "board_sim.h"\n#include "toneplan.h"\n',
+    '#include "engine.h"\n#include "board_sim.h"\n#include "toneplan.h"\n#include "bench.h"\n',
     sources=sorted(os.path.relpath(p) for p in glob.glob(os.path.join(HERE, "*.c"))),
     include_dirs=[os.path.relpath(HERE)],
     libraries=["spandsp", "m"],
