@@ -4,10 +4,10 @@
  *
  * Rules:
  *  - Not used by the product: only the benchmarks in tests/bench call it.
- *  - Both sides hear the same G.711 recording (each channel from its own offset, looped)
- *    and send the same thing back (a looped prompt, or a tone of the plan); both report
- *    what they detected and a checksum of what they sent last, so a caller can see that
- *    the two did the same work.
+ *  - Both sides hear the same G.711 recording (each channel from its own offset, looped),
+ *    code G.711 the same way (the engine's tables), and send the same thing back (a
+ *    looped prompt, or a tone of the plan); both report what they detected and a checksum
+ *    of what they sent last, so a caller can see that the two did the same work.
  *  - Times are CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID), set-up excluded.
  *  - The engine side is the real engine_run() on a replay board: read() copies the next
  *    frame of the recording, write() keeps the frame, nothing else. No far end, no line

@@ -35,6 +35,45 @@ typedef struct
     linemodel_t **line_of;  /* by port channel */
 } board_sim_t;
 
+/* G.711 by table, as engine.c codes it: the values of spandsp's functions, which fill
+   the tables, without their per-sample branches. A-law never looks at a sample's low 4
+   bits; mu-law looks at the sign and at the magnitude's bits from 2 up, so its table is
+   indexed by the magnitude >> 2, mirrored below the middle for negative samples. */
+static int16_t g711_dec[2][256];
+static uint8_t alaw_enc[1 << 12];
+static uint8_t ulaw_enc[(1 << 14) + 1];
+static int g711_ready;
+
+static inline int alaw_slot(int16_t x)
+{
+    return (x >> 4) + (1 << 11);
+}
+
+static inline int ulaw_slot(int16_t x)
+{
+    int neg = x >> 15;
+
+    return (1 << 13) + 1 + ((((x ^ neg) - neg) >> 2) ^ neg);
+}
+
+/* Once, from board_sim_new, like spandsp's own tables. */
+static void g711_tables(void)
+{
+    if (g711_ready)
+        return;
+    for (int i = 0; i < 256; i++)
+    {
+        g711_dec[LAW_ALAW][i] = alaw_to_linear((uint8_t) i);
+        g711_dec[LAW_ULAW][i] = ulaw_to_linear((uint8_t) i);
+    }
+    for (int x = INT16_MIN; x <= INT16_MAX; x++)
+    {
+        alaw_enc[alaw_slot((int16_t) x)] = linear_to_alaw(x);
+        ulaw_enc[ulaw_slot((int16_t) x)] = linear_to_ulaw(x);
+    }
+    g711_ready = 1;
+}
+
 static board_sim_t *sim(board_t *b)
 {
     return (board_sim_t *) b;
@@ -117,12 +156,12 @@ static int s_read(board_t *b, int ch, uint8_t *block)
     if (c->law == LAW_ALAW)
     {
         for (int i = 0; i < FRAME_SAMPLES; i++)
-            block[i] = linear_to_alaw(c->rx[i]);
+            block[i] = alaw_enc[alaw_slot(c->rx[i])];
     }
     else
     {
         for (int i = 0; i < FRAME_SAMPLES; i++)
-            block[i] = linear_to_ulaw(c->rx[i]);
+            block[i] = ulaw_enc[ulaw_slot(c->rx[i])];
     }
     return FRAME_SAMPLES;
 }
@@ -235,12 +274,12 @@ static void decode(const sim_chan_t *c, int16_t *out)
     if (c->law == LAW_ALAW)
     {
         for (int i = 0; i < FRAME_SAMPLES; i++)
-            out[i] = alaw_to_linear(c->tx[i]);
+            out[i] = g711_dec[LAW_ALAW][c->tx[i]];
     }
     else
     {
         for (int i = 0; i < FRAME_SAMPLES; i++)
-            out[i] = ulaw_to_linear(c->tx[i]);
+            out[i] = g711_dec[LAW_ULAW][c->tx[i]];
     }
 }
 
@@ -303,6 +342,7 @@ board_t *board_sim_new(int nchannels, int audio)
 
     if (nchannels < 2 || nchannels > 4096)
         return NULL;
+    g711_tables();
     if ((s = calloc(1, sizeof(*s))) == NULL)
         return NULL;
     s->base.ops = &sim_ops;

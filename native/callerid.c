@@ -94,7 +94,9 @@ static int build_fsk(adsi_tx_state_t *adsi, int standard, uint8_t *msg, const ci
 
 static int build_dtmf(adsi_tx_state_t *adsi, uint8_t *msg, const cid_info_t *info)
 {
-    int len = adsi_add_field(adsi, msg, -1, 0, NULL, 0);
+    /* spandsp keeps the message type as the terminator after the last field; receivers
+       (spandsp's too) only take a message that ends in '#' or 'C'. */
+    int len = adsi_add_field(adsi, msg, -1, CLIP_DTMF_HASH_TERMINATED, NULL, 0);
 
     if (info->number[0])
     {
@@ -184,16 +186,15 @@ static void rx_message(void *user_data, const uint8_t *msg, int len)
     {
         while ((pos = adsi_next_field(s->adsi, msg, len, pos, &type, &body, &flen)) > 0)
         {
-            if (type == CLIP_DTMF_HASH_CALLER_NUMBER || type == CLIP_DTMF_C_CALLER_NUMBER)
+            /* The first "field" spandsp returns is the terminator, with no body. */
+            if (body == NULL)
+                continue;
+            /* A number with no start marker comes back as an unspecified field. */
+            if (type == CLIP_DTMF_HASH_CALLER_NUMBER || type == CLIP_DTMF_C_CALLER_NUMBER
+                || type == CLIP_DTMF_HASH_UNSPECIFIED)
                 copy_field(info.number, body, flen);
             else if (type == CLIP_DTMF_HASH_ABSENCE && flen > 0)
                 info.absence = (body[0] == '1') ? 'P' : 'O';
-            else if (type >= '0' && type <= '9')
-            {
-                /* A number with no start marker: the type byte is its first digit. */
-                copy_field(info.number, msg, len);
-                break;
-            }
         }
     }
     else

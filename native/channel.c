@@ -127,13 +127,13 @@ int channel_apply_config(channel_t *c, const channel_config_t *cfg)
 {
     channel_config_t v = *cfg;
 
-    if (c->dtmf == NULL)
-    {
-        if ((c->dtmf = dtmf_rx_init(NULL, NULL, NULL)) == NULL)
-            return ERR_NOMEM;
-        dtmf_rx_set_realtime_callback(c->dtmf, dtmf_report, c);
-        c->dtmf_fed = 0;
-    }
+    /* A receiver started afresh each time, allocated once: dtmf_rx_parms leaves a
+       setting of -1 as it was, and -1 has to mean spandsp's default again after a
+       configuration that changed it. */
+    if ((c->dtmf = dtmf_rx_init(c->dtmf, NULL, NULL)) == NULL)
+        return ERR_NOMEM;
+    dtmf_rx_set_realtime_callback(c->dtmf, dtmf_report, c);
+    c->dtmf_fed = 0;
     dtmf_rx_parms(c->dtmf, v.dtmf_filter_dialtone ? 1 : 0, v.dtmf_twist, v.dtmf_reverse_twist,
                   v.dtmf_threshold ? v.dtmf_threshold : -42);
     if (c->sup_ready)
@@ -232,6 +232,8 @@ void channel_reset(struct engine_s *e, channel_t *c, int state, int play_reason)
     c->ring_count = 0;
     c->ring_on = 0;
     c->heard_tone = TONE_NONE;
+    if (c->sup_ready)
+        supervise_reset(&c->sup);
     c->state = state;
     if (state == ST_IDLE)
         idle_listen(c);
@@ -292,7 +294,8 @@ static void parse_cid(engine_event_t *ev, const char *text)
     while (*p && *p != '\x1f' && k < EV_TEXT - 1)
         ev->text2[k++] = *p++;
     ev->text2[k] = '\0';
-    if (*p == '\x1f' && p[1])
+    /* Only a reason for absence counts; the sender pads the field when there is none. */
+    if (*p == '\x1f' && (p[1] == 'P' || p[1] == 'O'))
         ev->a = p[1];
 }
 
@@ -326,7 +329,13 @@ void channel_signal(struct engine_s *e, channel_t *c, const board_event_t *ev)
     if (ev->type == BEV_NOALARM)
     {
         if (c->state == ST_OUT_OF_SERVICE)
+        {
+            /* The board refused hook changes during the alarm: bring the port to the
+               idle its state now says, or a line seized when the alarm came stays
+               seized and the exchange can never reach it again. */
+            e->board->ops->hook(e->board, c->no, KIND_IS_STATION(c->kind) ? HOOK_ONHOOK : HOOK_RINGOFF);
             channel_reset(e, c, ST_IDLE, PLAY_STOPPED);
+        }
         engine_emit(e, c, EV_NOALARM, 0, 0, 0);
         return;
     }
@@ -374,10 +383,17 @@ void channel_signal(struct engine_s *e, channel_t *c, const board_event_t *ev)
         }
         break;
     case BEV_ONHOOK:
+        /* The exchange side's call is over once the station is on-hook: nothing is
+           left to wait for, so it is idle at once, as HUNGUP would never end. */
         if (connected(c))
-            remote_hangup(e, c, CAUSE_ONHOOK);
-        else if (c->state == ST_HUNGUP)
+        {
+            engine_emit(e, c, EV_HANGUP, CAUSE_ONHOOK, 0, 0);
             channel_reset(e, c, ST_IDLE, PLAY_STOPPED);
+        }
+        else if (c->state == ST_HUNGUP)
+        {
+            channel_reset(e, c, ST_IDLE, PLAY_STOPPED);
+        }
         break;
     case BEV_FLASH:
         if (connected(c))
@@ -473,14 +489,20 @@ static void cid_send_begin(struct engine_s *e, channel_t *c)
 {
     if (!e->audio)
     {
-        /* No audio to carry it: hand the message to the peer as the line would. */
+        /* No audio to carry it: hand the peer what its receiver would have decoded
+           (callerid.c): a number and no reason, or private or unavailable; no name
+           over DTMF. */
         board_event_t ev;
+        char why = c->cid_out.number[0] ? ' ' : (c->cid_out.absence == 'P' ? 'P' : 'O');
         memset(&ev, 0, sizeof(ev));
         ev.type = BEV_CALLERID;
-        snprintf(ev.text, sizeof(ev.text), "%s\x1f%s\x1f%c", c->cid_out.number, c->cid_out.name,
-                 c->cid_out.absence ? c->cid_out.absence : ' ');
+        snprintf(ev.text, sizeof(ev.text), "%s\x1f%s\x1f%c", c->cid_out.number,
+                 (c->cid_tx_standard == CID_DTMF) ? "" : c->cid_out.name, why);
         e->board->ops->oob(e->board, c->no, &ev);
         c->cid_tx_state = 3;
+        /* Caller ID before the first ring: the ringing follows, as after audio. */
+        if (!c->ringer)
+            c->ring_phase_end = e->sample + MS_TO_SAMPLES(CID_BEFORE_RING_GAP_MS);
         return;
     }
     c->cid_tx_state = 2;

@@ -8,7 +8,9 @@
  *  - A station side (FXO port, phone) counts rings, reads caller ID between them,
  *    answers, and learns of the far end's hangup by loop break, polarity or busy
  *    tone. An exchange side (FXS port, CO) rings with the plan's cadence, sends
- *    caller ID, and learns of the station's hook changes.
+ *    caller ID, and learns of the station's hook changes; it is idle as soon as the
+ *    station hangs up, and HUNGUP only while it waits for the station after hanging
+ *    up itself.
  *  - Everything that stops on a call's end (playback, collection, bridge, ringing)
  *    stops in channel_reset(), in one place.
  *  - Timeouts count samples of the engine clock.

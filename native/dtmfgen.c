@@ -132,10 +132,13 @@ int dtmfgen_run(dtmfgen_t *s, int16_t *amp, int n, dtmfgen_edge_func_t on_edge, 
             }
             i += chunk;
             s->pos += chunk;
-            if (s->pos == s->on && on_edge)
-                on_edge(user, s->digits[s->cur], 0);
             continue;
         }
+        /* The end is told with the first sample after the tone, as the start is with
+           its first sample: told any earlier, a peer that hears it a tick later (as
+           it would hear the audio) takes the digit for a frame shorter than it is. */
+        if (s->pos == s->on && on_edge)
+            on_edge(user, s->digits[s->cur], 0);
         {
             int chunk = (int) ((s->on + s->off - s->pos < n - i) ? s->on + s->off - s->pos : n - i);
             i += chunk;

@@ -50,8 +50,9 @@ int dtmfgen_free(dtmfgen_t *s);
 
 /* Queues digits (0-9, *, #, A-D); ERR_ARG names a bad digit or parameter. */
 int dtmfgen_put(dtmfgen_t *s, const char *digits, const dtmf_send_params_t *p);
-/* Mixes into amp[0..n), or only advances time when amp is NULL. Calls on_edge(user,
-   digit, down) at each tone start and end so a signalling-only board can carry them. */
+/* Mixes into amp[0..n), or only advances time when amp is NULL; returns the samples
+   used. Calls on_edge(user, digit, down) in the run that holds the first sample of
+   each tone and the first sample after it, so a signalling-only board can carry them. */
 typedef void (*dtmfgen_edge_func_t)(void *user, char digit, int down);
 int dtmfgen_run(dtmfgen_t *s, int16_t *amp, int n, dtmfgen_edge_func_t on_edge, void *user);
 int dtmfgen_busy(const dtmfgen_t *s);

@@ -6,6 +6,8 @@
 
 #include "engine_private.h"
 
+static void g711_tables(void);
+
 static const char *const state_names[] =
 {
     "idle", "ringing", "off-hook", "playing", "collecting", "bridged", "dialing", "hung up",
@@ -47,21 +49,28 @@ const char *engine_error(const engine_t *e)
     return e->err;
 }
 
+/* Events are never dropped: the buffer grows. */
+static engine_event_t *event_slot(engine_event_t **buf, int *n, int *cap)
+{
+    if (*n >= *cap)
+    {
+        int grown = *cap ? *cap * 2 : 1024;
+        engine_event_t *p = realloc(*buf, grown * sizeof(*p));
+        if (p == NULL)
+            return NULL;
+        *buf = p;
+        *cap = grown;
+    }
+    return &(*buf)[(*n)++];
+}
+
 engine_event_t *engine_emit(engine_t *e, const channel_t *c, int type, int a, int b, int cval)
 {
-    engine_event_t *ev;
+    engine_event_t *ev = e->running ? event_slot(&e->ev, &e->nev, &e->evcap)
+                                    : event_slot(&e->pend, &e->npend, &e->pendcap);
 
-    if (e->nev >= e->evcap)
-    {
-        /* Events are never dropped: the batch grows. */
-        int cap = e->evcap ? e->evcap * 2 : 1024;
-        engine_event_t *n = realloc(e->ev, cap * sizeof(*n));
-        if (n == NULL)
-            return NULL;
-        e->ev = n;
-        e->evcap = cap;
-    }
-    ev = &e->ev[e->nev++];
+    if (ev == NULL)
+        return NULL;
     memset(ev, 0, sizeof(*ev));
     ev->sample = e->sample;
     ev->chan = c->no;
@@ -79,6 +88,7 @@ engine_t *engine_new(board_t *board)
 
     if (board == NULL)
         return NULL;
+    g711_tables();
     if ((e = calloc(1, sizeof(*e))) == NULL)
         return NULL;
     e->board = board;
@@ -86,7 +96,9 @@ engine_t *engine_new(board_t *board)
     e->nch = n;
     e->audio = board->ops->has_audio(board);
     e->ch = calloc(n + 1, sizeof(channel_t));
-    e->taps = malloc(TAP_BATCH_MAX * sizeof(tap_frame_t));
+    /* One tick of every channel must fit, or a run could not hand them all back. */
+    e->tapcap = (n > TAP_BATCH_MAX) ? n : TAP_BATCH_MAX;
+    e->taps = malloc(e->tapcap * sizeof(tap_frame_t));
     if (e->ch == NULL || e->taps == NULL)
     {
         free(e->ch);
@@ -117,6 +129,7 @@ void engine_free(engine_t *e)
     free(e->prompts);
     free(e->ch);
     free(e->ev);
+    free(e->pend);
     free(e->taps);
     if (e->board)
         e->board->ops->free(e->board);
@@ -223,8 +236,9 @@ int engine_configure(engine_t *e, int ch, const channel_config_t *cfg)
         return fail(e, ERR_ARG, "channel %d: caller ID timing %d is unknown", ch, cfg->cid_when);
     if (cfg->ring_timeout_ms < 1000 || cfg->ring_timeout_ms > 60000)
         return fail(e, ERR_ARG, "channel %d: ring timeout %d ms is outside 1000 to 60000", ch, cfg->ring_timeout_ms);
-    if (cfg->busy_cycles < 1 || cfg->busy_cycles > 8)
-        return fail(e, ERR_ARG, "channel %d: busy cycles %d is outside 1 to 8", ch, cfg->busy_cycles);
+    if (cfg->busy_cycles < 1 || cfg->busy_cycles > SUPERVISE_MAX_CYCLES)
+        return fail(e, ERR_ARG, "channel %d: busy cycles %d is outside 1 to %d", ch, cfg->busy_cycles,
+                    SUPERVISE_MAX_CYCLES);
     if (cfg->dtmf_twist < -1 || cfg->dtmf_twist > 20 || cfg->dtmf_reverse_twist < -1 || cfg->dtmf_reverse_twist > 20)
         return fail(e, ERR_ARG, "channel %d: DTMF twist must be 0 to 20 dB (or -1 for the default)", ch);
     if (cfg->dtmf_threshold != 0 && (cfg->dtmf_threshold < -60 || cfg->dtmf_threshold > -10))
@@ -308,18 +322,53 @@ void engine_prompt_unref(engine_t *e, int id)
 
 /* ---- the tick ---- */
 
+/* G.711 by table: the values of spandsp's alaw/ulaw functions, which fill the tables,
+   without their per-sample branches on the sign, which audio mispredicts half the time.
+   A-law never looks at a sample's low 4 bits. Mu-law looks at the sign and at the
+   magnitude's bits from 2 up (its bias, 0x84, carries nothing out of the low 2), so its
+   table is indexed by the magnitude >> 2, mirrored below the middle for negative
+   samples. Every sample fills its slot, so a slot holds what each of its samples gives. */
+static int16_t g711_dec[2][256];
+static uint8_t alaw_enc[1 << 12];
+static uint8_t ulaw_enc[(1 << 14) + 1];
+static int g711_ready;
+
+static inline int alaw_slot(int16_t x)
+{
+    return (x >> 4) + (1 << 11);
+}
+
+static inline int ulaw_slot(int16_t x)
+{
+    int neg = x >> 15;
+
+    return (1 << 13) + 1 + ((((x ^ neg) - neg) >> 2) ^ neg);
+}
+
+/* Once, from engine_new, like spandsp's own tables. */
+static void g711_tables(void)
+{
+    if (g711_ready)
+        return;
+    for (int i = 0; i < 256; i++)
+    {
+        g711_dec[LAW_ALAW][i] = alaw_to_linear((uint8_t) i);
+        g711_dec[LAW_ULAW][i] = ulaw_to_linear((uint8_t) i);
+    }
+    for (int x = INT16_MIN; x <= INT16_MAX; x++)
+    {
+        alaw_enc[alaw_slot((int16_t) x)] = linear_to_alaw(x);
+        ulaw_enc[ulaw_slot((int16_t) x)] = linear_to_ulaw(x);
+    }
+    g711_ready = 1;
+}
+
 static void decode_block(int law, const uint8_t *in, int16_t *out)
 {
-    if (law == LAW_ALAW)
-    {
-        for (int i = 0; i < FRAME_SAMPLES; i++)
-            out[i] = alaw_to_linear(in[i]);
-    }
-    else
-    {
-        for (int i = 0; i < FRAME_SAMPLES; i++)
-            out[i] = ulaw_to_linear(in[i]);
-    }
+    const int16_t *dec = g711_dec[law == LAW_ALAW ? LAW_ALAW : LAW_ULAW];
+
+    for (int i = 0; i < FRAME_SAMPLES; i++)
+        out[i] = dec[in[i]];
 }
 
 static void encode_block(int law, const int16_t *in, uint8_t *out)
@@ -327,12 +376,12 @@ static void encode_block(int law, const int16_t *in, uint8_t *out)
     if (law == LAW_ALAW)
     {
         for (int i = 0; i < FRAME_SAMPLES; i++)
-            out[i] = linear_to_alaw(in[i]);
+            out[i] = alaw_enc[alaw_slot(in[i])];
     }
     else
     {
         for (int i = 0; i < FRAME_SAMPLES; i++)
-            out[i] = linear_to_ulaw(in[i]);
+            out[i] = ulaw_enc[ulaw_slot(in[i])];
     }
 }
 
@@ -350,11 +399,12 @@ static void tick(engine_t *e)
         while (b->ops->get_event(b, i, &bev) > 0)
             channel_signal(e, c, &bev);
     }
-    for (int i = 1; i <= e->nch; i++)
+    /* A board without audio leaves every c->audio at 0, as channel_init set it. */
+    for (int i = 1; e->audio && i <= e->nch; i++)
     {
         channel_t *c = &e->ch[i];
         c->audio = 0;
-        if (!c->configured || !e->audio || !channel_audio_active(c))
+        if (!c->configured || !channel_audio_active(c))
             continue;
         if (b->ops->read(b, i, block) == FRAME_SAMPLES)
         {
@@ -377,7 +427,7 @@ static void tick(engine_t *e)
             encode_block(c->cfg.law, c->tx, block);
             b->ops->write(b, i, block);
         }
-        if (c->tap && e->ntaps < TAP_BATCH_MAX)
+        if (c->tap && e->ntaps < e->tapcap)
         {
             tap_frame_t *t = &e->taps[e->ntaps++];
             t->sample = e->sample;
@@ -399,6 +449,15 @@ const engine_batch_t *engine_run(engine_t *e, int max_frames, int flags)
 
     e->nev = 0;
     e->ntaps = 0;
+    for (int i = 0; i < e->npend; i++)
+    {
+        engine_event_t *ev = event_slot(&e->ev, &e->nev, &e->evcap);
+        if (ev == NULL)
+            break;
+        *ev = e->pend[i];
+    }
+    e->npend = 0;
+    e->running = 1;
     for (f = 0; f < max_frames; f++)
     {
         tick(e);
@@ -407,13 +466,14 @@ const engine_batch_t *engine_run(engine_t *e, int max_frames, int flags)
             f++;
             break;
         }
-        /* Hand tapped audio back before the buffer fills. */
-        if (e->ntaps + e->nch > TAP_BATCH_MAX)
+        /* Hand tapped audio back before the next tick could overfill the buffer. */
+        if (e->ntaps + e->ntapped > e->tapcap)
         {
             f++;
             break;
         }
     }
+    e->running = 0;
     e->batch.sample = e->sample;
     e->batch.frames = f;
     e->batch.nevents = e->nev;
@@ -813,7 +873,9 @@ int engine_tap(engine_t *e, int ch, int on)
 
     if (c == NULL)
         return ERR_CHANNEL;
-    c->tap = on ? 1 : 0;
+    on = on ? 1 : 0;
+    e->ntapped += on - c->tap;
+    c->tap = on;
     return 0;
 }
 

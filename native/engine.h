@@ -9,7 +9,8 @@
  *  - A command that does not fit returns a negative ERR_* code and leaves the engine
  *    as it was; engine_error() then says which channel and why, in words.
  *  - The batch and its memory belong to the engine and stay valid until the next
- *    engine_run() or engine_free().
+ *    engine_run() or engine_free(). Events a command causes (a prompt it stops, a
+ *    collection it cancels) open the next batch.
  */
 #ifndef APPLIANCE_ENGINE_H
 #define APPLIANCE_ENGINE_H

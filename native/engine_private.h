@@ -14,7 +14,8 @@ typedef struct
     int refs;               /* play lists holding it */
 } prompt_t;
 
-#define TAP_BATCH_MAX 512   /* frames a run may hand back before it returns */
+#define TAP_BATCH_MAX 512   /* frames a run may hand back before it returns, or one
+                               tick's worth when more channels than that are tapped */
 
 struct engine_s
 {
@@ -28,8 +29,16 @@ struct engine_s
     engine_event_t *ev;
     int nev;
     int evcap;
+    /* Events that commands make between runs: the batch handed out must stay as it
+       is until the next run, so they wait here and open the next batch. */
+    engine_event_t *pend;
+    int npend;
+    int pendcap;
+    int running;
     tap_frame_t *taps;
     int ntaps;
+    int tapcap;
+    int ntapped;            /* channels with a tap on */
     engine_batch_t batch;
     char err[256];
 };

@@ -124,7 +124,7 @@ supervise_t *supervise_init(supervise_t *s, const tone_plan_t *plan, int cycles,
 {
     int allocated = 0;
 
-    if (cycles < 1 || cycles > 8 || plan == NULL || report == NULL)
+    if (cycles < 1 || cycles > SUPERVISE_MAX_CYCLES || plan == NULL || report == NULL)
         return NULL;
     if (s == NULL)
     {
@@ -179,4 +179,12 @@ int supervise_free(supervise_t *s)
 void supervise_rx(supervise_t *s, const int16_t *amp, int n)
 {
     super_tone_rx(s->rx, amp, n);
+}
+
+void supervise_reset(supervise_t *s)
+{
+    /* The detector only hears connected calls, so without this the end of one call's
+       cadence would run on into the next call's first sounds. */
+    super_tone_rx_init(s->rx, s->desc, tone_report, s);
+    s->current = TONE_NONE;
 }

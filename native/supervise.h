@@ -20,6 +20,10 @@
 
 #include "toneplan.h"
 
+/* super_tone_rx matches a pattern against the last 10 segments it has heard and reads
+   outside its history for longer ones, so an on/off cadence fits at most 5 times. */
+#define SUPERVISE_MAX_CYCLES 5
+
 typedef void (*supervise_report_func_t)(void *user, int tone, int on);
 
 typedef struct supervise_s
@@ -38,5 +42,7 @@ supervise_t *supervise_init(supervise_t *s, const tone_plan_t *plan, int cycles,
 int supervise_release(supervise_t *s);
 int supervise_free(supervise_t *s);
 void supervise_rx(supervise_t *s, const int16_t *amp, int n);
+/* Forgets all it has heard, without a report: each call starts with no history. */
+void supervise_reset(supervise_t *s);
 
 #endif

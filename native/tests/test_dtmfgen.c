@@ -238,11 +238,10 @@ static void test_timing(void)
             CHECK(e.digit[2 * k] == digits[k] && e.down[2 * k] == 1 && e.at[2 * k] == start,
                   "%d/%d ms: edge %d is %c down=%d at %d, expected %c down at %d", timings[t][0], timings[t][1],
                   2 * k, e.digit[2 * k], e.down[2 * k], (int) e.at[2 * k], digits[k], start);
-            /* The end is reported with the tone's last sample. */
-            CHECK(e.digit[2 * k + 1] == digits[k] && e.down[2 * k + 1] == 0 && e.at[2 * k + 1] == start + on - 1,
+            /* The end is reported with the first sample after the tone. */
+            CHECK(e.digit[2 * k + 1] == digits[k] && e.down[2 * k + 1] == 0 && e.at[2 * k + 1] == start + on,
                   "%d/%d ms: edge %d is %c down=%d at %d, expected %c up at %d", timings[t][0], timings[t][1],
-                  2 * k + 1, e.digit[2 * k + 1], e.down[2 * k + 1], (int) e.at[2 * k + 1], digits[k],
-                  start + on - 1);
+                  2 * k + 1, e.digit[2 * k + 1], e.down[2 * k + 1], (int) e.at[2 * k + 1], digits[k], start + on);
             CHECK(level_at(out + start, 40, 697) > -30 || level_at(out + start, 40, 941) > -30,
                   "%d/%d ms: digit %d does not sound at its start", timings[t][0], timings[t][1], k);
             CHECK(!all_equal(out + start + on - 8, 8, 0), "%d/%d ms: digit %d stops early", timings[t][0],
@@ -252,6 +251,37 @@ static void test_timing(void)
         }
         CHECK(all_equal(out + total, 1000, 0), "%d/%d ms: sound after the last digit", timings[t][0], timings[t][1]);
     }
+    dtmfgen_release(&g);
+}
+
+/* In frame-sized runs, as the engine makes them, each edge comes in the run that
+   holds its first sample: a whole number of frames on is that many runs between the
+   edges, so a peer hearing the edges a run late hears the digit's true length. */
+static void test_edges_in_frames(void)
+{
+    dtmfgen_t g;
+    dtmf_send_params_t p = params(-10, -10, 80, 80);
+    edges_t e;
+
+    dtmfgen_init(&g);
+    memset(&e, 0, sizeof(e));
+    dtmfgen_put(&g, "12", &p);
+    for (e.now = 0; e.now < 20 && dtmfgen_busy(&g); e.now++)
+        dtmfgen_run(&g, NULL, FRAME_SAMPLES, on_edge, &e);
+    CHECK(e.n == 4, "%d edges, expected 4", e.n);
+    CHECK(e.n == 4 && e.at[0] == 0 && e.at[1] == 4 && e.at[2] == 8 && e.at[3] == 12,
+          "edges in runs %d, %d, %d, %d; expected 0, 4, 8, 12", (int) e.at[0], (int) e.at[1], (int) e.at[2],
+          (int) e.at[3]);
+    CHECK(e.now == 16, "busy for %d runs, expected 16", (int) e.now);
+
+    /* No off time: the last digit's end still comes, in the run after its tone. */
+    memset(&e, 0, sizeof(e));
+    p = params(-10, -10, 40, 0);
+    dtmfgen_put(&g, "3", &p);
+    for (e.now = 0; e.now < 20 && dtmfgen_busy(&g); e.now++)
+        dtmfgen_run(&g, NULL, FRAME_SAMPLES, on_edge, &e);
+    CHECK(e.n == 2 && e.down[1] == 0 && e.at[1] == 2, "the end of a digit with no off time came in run %d",
+          e.n == 2 ? (int) e.at[1] : -1);
     dtmfgen_release(&g);
 }
 
@@ -445,6 +475,7 @@ int main(void)
     CTEST_RUN(test_lifecycle);
     CTEST_RUN(test_rejects);
     CTEST_RUN(test_timing);
+    CTEST_RUN(test_edges_in_frames);
     CTEST_RUN(test_blocks_and_null);
     CTEST_RUN(test_levels);
     CTEST_RUN(test_frequency_error);
