@@ -288,8 +288,8 @@ class ChannelConfig:
     cid_when: str = "after-first-ring"
     ring_timeout_ms: int = 8000
     busy_cycles: int = 2
-    dtmf_twist: int = -1
-    dtmf_reverse_twist: int = -1
+    dtmf_twist: int = 10            # dB the high tone may be weaker; -1: spandsp's own 8
+    dtmf_reverse_twist: int = 6     # dB the low tone may be weaker; -1: spandsp's own 4
     dtmf_threshold: int = 0
     dtmf_filter_dialtone: bool = False
 

@@ -137,8 +137,8 @@ typedef struct
     int32_t cid_when;       /* enum cid_when */
     int32_t ring_timeout_ms;
     int32_t busy_cycles;    /* regular cadence cycles before a tone counts */
-    int32_t dtmf_twist;     /* dB; -1 = spandsp's default (8) */
-    int32_t dtmf_reverse_twist; /* dB; -1 = default (4) */
+    int32_t dtmf_twist;     /* dB; default 10; -1 = spandsp's own (8) */
+    int32_t dtmf_reverse_twist; /* dB; default 6; -1 = spandsp's own (4) */
     int32_t dtmf_threshold; /* dBm0; 0 = default (-42) */
     int32_t dtmf_filter_dialtone;
 } channel_config_t;
