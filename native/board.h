@@ -9,6 +9,8 @@
  *    tick. read() returns 0 when the board carries no audio (signalling-only mode).
  *  - Signalling arrives as events, one at a time, per channel. An event may carry a
  *    short text (digits, a caller ID) where the board has no audio to carry it.
+ *  - Echo cancelling is the board's, as it is DAHDI's: what read() returns on a port
+ *    has had the line's echo of the port's own audio taken out.
  */
 #ifndef APPLIANCE_BOARD_H
 #define APPLIANCE_BOARD_H
@@ -90,6 +92,10 @@ struct board_ops
     int (*oob)(board_t *b, int ch, const board_event_t *ev);
     void (*tick)(board_t *b);
     void (*free)(board_t *b);
+    /* The line echo canceller on a port's receive path, `taps` samples long, 0 for
+       none (DAHDI's echocanceller= and DAHDI_ECHOCANCEL_PARAMS). NULL: the board
+       has none. */
+    int (*echocan)(board_t *b, int ch, int taps);
 };
 
 struct board_s

@@ -4,6 +4,7 @@
 
 #include "common.h"
 #include "board_sim.h"
+#include "echocan.h"
 
 #define EVQ 64
 
@@ -21,6 +22,7 @@ typedef struct
     int rx_valid;
     uint8_t tx[FRAME_SAMPLES];
     int16_t rx[FRAME_SAMPLES];
+    echocan_t *ec;          /* port: the line echo canceller, or NULL */
     board_event_t evq[EVQ];
     int head;
     int count;
@@ -194,6 +196,12 @@ static int s_hook(board_t *b, int ch, int op)
         case HOOK_OFFHOOK:
             if (!c->offhook)
             {
+                sim_chan_t *port = KIND_IS_PORT(c->kind) ? c : &sim(b)->ch[c->peer];
+
+                /* A new call: what the canceller learnt of the last one may not hold
+                   (DAHDI, too, starts it afresh when a call is answered). */
+                if (port->ec)
+                    echocan_reset(port->ec);
                 c->offhook = 1;
                 return push(b, c->peer, BEV_OFFHOOK, 0, 0, NULL);
             }
@@ -283,6 +291,24 @@ static void decode(const sim_chan_t *c, int16_t *out)
     }
 }
 
+/* What a card does to a port's receive block before the engine reads it: its codec
+   codes the line's signal, and DAHDI's canceller works on the decoded block with what
+   the port sent as the reference (the block is coded again when read). */
+static void cancel_echo(sim_chan_t *p, const int16_t *box_tx)
+{
+    if (p->law == LAW_ALAW)
+    {
+        for (int i = 0; i < FRAME_SAMPLES; i++)
+            p->rx[i] = g711_dec[LAW_ALAW][alaw_enc[alaw_slot(p->rx[i])]];
+    }
+    else
+    {
+        for (int i = 0; i < FRAME_SAMPLES; i++)
+            p->rx[i] = g711_dec[LAW_ULAW][ulaw_enc[ulaw_slot(p->rx[i])]];
+    }
+    echocan_update(p->ec, box_tx, p->rx, FRAME_SAMPLES);
+}
+
 static void s_tick(board_t *b)
 {
     board_sim_t *s = sim(b);
@@ -312,6 +338,8 @@ static void s_tick(board_t *b)
             decode(f, far_tx);
         linemodel_to_box(lm, f->wrote ? far_tx : NULL, p->wrote ? box_tx : NULL, p->rx, FRAME_SAMPLES);
         linemodel_to_far(lm, p->wrote ? box_tx : NULL, f->rx, FRAME_SAMPLES);
+        if (p->ec)
+            cancel_echo(p, p->wrote ? box_tx : NULL);
         p->rx_valid = f->rx_valid = 1;
         p->wrote = f->wrote = p->read = f->read = 0;
     }
@@ -324,16 +352,36 @@ static void s_free(board_t *b)
     if (s == NULL)
         return;
     for (int i = 0; i <= s->n; i++)
+    {
         linemodel_free(s->line_of[i]);
+        if (s->ch)
+            echocan_free(s->ch[i].ec);
+    }
     free(s->line_of);
     free(s->ch);
     free(s);
 }
 
+static int s_echocan(board_t *b, int ch, int taps)
+{
+    sim_chan_t *c = chan(b, ch);
+    echocan_t *ec = NULL;
+
+    if (c == NULL)
+        return ERR_CHANNEL;
+    if (!KIND_IS_PORT(c->kind))
+        return taps ? ERR_KIND : 0;
+    if (taps && (ec = echocan_init(NULL, taps)) == NULL)
+        return ERR_ARG;
+    echocan_free(c->ec);
+    c->ec = ec;
+    return 0;
+}
+
 static const struct board_ops sim_ops =
 {
     "sim", s_channels, s_kind, s_has_audio, s_set_law, s_read, s_write, s_hook,
-    s_get_event, s_oob, s_tick, s_free
+    s_get_event, s_oob, s_tick, s_free, s_echocan
 };
 
 board_t *board_sim_new(int nchannels, int audio)

@@ -463,10 +463,11 @@ void channel_rx(struct engine_s *e, channel_t *c)
         return;
     if (c->cfg.detect & DETECT_DTMF)
         dtmf_feed(e, c);
-    /* While the box plays a call-progress tone itself, its echo is that tone: the
-       detector would hear the box, not the far end. */
+    /* While the box plays a call-progress tone itself on a line with no echo
+       canceller, the echo is that tone: the detector would hear the box, not the far
+       end. */
     if ((c->cfg.detect & (DETECT_TONES | DETECT_BUSY_HANGUP)) && c->sup_ready
-        && !(c->player.active && c->player.step[c->player.cur].type == PLAY_TONE))
+        && !(c->cfg.echocan_taps == 0 && c->player.active && c->player.step[c->player.cur].type == PLAY_TONE))
         supervise_rx(&c->sup, c->rx, FRAME_SAMPLES);
 }
 

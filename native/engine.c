@@ -5,6 +5,7 @@
 #include <spandsp.h>
 
 #include "engine_private.h"
+#include "echocan.h"
 
 static void g711_tables(void);
 
@@ -216,6 +217,9 @@ void engine_default_config(int kind, channel_config_t *cfg)
     cfg->dtmf_reverse_twist = 6;
     cfg->dtmf_threshold = 0;
     cfg->dtmf_filter_dialtone = 0;
+    /* An analog port hears its own audio back from the line's hybrid; DAHDI's usual
+       setting cancels 16 ms of it. Far ends are simulated and hear no echo. */
+    cfg->echocan_taps = KIND_IS_PORT(kind) ? ECHOCAN_DEFAULT_TAPS : 0;
 }
 
 int engine_configure(engine_t *e, int ch, const channel_config_t *cfg)
@@ -249,8 +253,19 @@ int engine_configure(engine_t *e, int ch, const channel_config_t *cfg)
         return fail(e, ERR_ARG, "channel %d: DTMF threshold %d dBm0 is outside -60 to -10", ch, cfg->dtmf_threshold);
     if (cfg->detect & ~(DETECT_DTMF | DETECT_TONES | DETECT_BUSY_HANGUP))
         return fail(e, ERR_ARG, "channel %d: unknown detector flags 0x%x", ch, cfg->detect);
+    if (cfg->echocan_taps != 0 && !KIND_IS_PORT(c->kind))
+        return fail(e, ERR_KIND, "channel %d: only the box's ports have an echo canceller", ch);
+    if (cfg->echocan_taps != 0 && (cfg->echocan_taps < ECHOCAN_MIN_TAPS || cfg->echocan_taps > ECHOCAN_MAX_TAPS
+                                   || cfg->echocan_taps % 8 != 0))
+        return fail(e, ERR_ARG, "channel %d: echo canceller length %d is not a multiple of 8 from %d to %d "
+                    "samples (or 0 for none)", ch, cfg->echocan_taps, ECHOCAN_MIN_TAPS, ECHOCAN_MAX_TAPS);
+    if (cfg->echocan_taps != 0 && e->board->ops->echocan == NULL)
+        return fail(e, ERR_BOARD, "channel %d: the %s board has no echo canceller (set its length to 0)", ch,
+                    e->board->ops->name);
     if ((rc = e->board->ops->set_law(e->board, ch, cfg->law)) < 0)
         return fail(e, rc, "channel %d: the board refused the law", ch);
+    if (e->board->ops->echocan && (rc = e->board->ops->echocan(e->board, ch, cfg->echocan_taps)) < 0)
+        return fail(e, rc, "channel %d: the board refused an echo canceller of %d samples", ch, cfg->echocan_taps);
     c->plan = plan;
     if ((rc = channel_apply_config(c, cfg)) < 0)
         return fail(e, rc, "channel %d: out of memory", ch);

@@ -141,6 +141,7 @@ typedef struct
     int32_t dtmf_reverse_twist; /* dB; default 6; -1 = spandsp's own (4) */
     int32_t dtmf_threshold; /* dBm0; 0 = default (-42) */
     int32_t dtmf_filter_dialtone;
+    int32_t echocan_taps;   /* port: the board's line echo canceller, samples; 0 = off */
 } channel_config_t;
 
 typedef struct engine_s engine_t;

@@ -19,7 +19,8 @@ typedef struct { int64_t sample; int32_t frames; int32_t nevents; const engine_e
                  int32_t ntaps; const tap_frame_t *taps; } engine_batch_t;
 typedef struct { int32_t law; const char *plan; int32_t detect; int32_t cid_standard; int32_t cid_when;
                  int32_t ring_timeout_ms; int32_t busy_cycles; int32_t dtmf_twist;
-                 int32_t dtmf_reverse_twist; int32_t dtmf_threshold; int32_t dtmf_filter_dialtone; } channel_config_t;
+                 int32_t dtmf_reverse_twist; int32_t dtmf_threshold; int32_t dtmf_filter_dialtone;
+                 int32_t echocan_taps; } channel_config_t;
 typedef struct engine_s engine_t;
 engine_t *engine_new(board_t *board);
 void engine_free(engine_t *e);

@@ -1,0 +1,466 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "echocan.h"
+
+/* Four floats a step, in two independent sums so the additions overlap: GCC lowers
+   this to SSE on any x86-64 (and NEON on ARM), to scalar code where there is no SIMD.
+   may_alias and 4-byte alignment because the arrays are plain floats read at any
+   offset. */
+typedef float v4sf __attribute__((vector_size(16), may_alias, aligned(4)));
+
+/* Blocks are handled in pieces of at most this many samples (the board's frame). */
+#define CHUNK FRAME_SAMPLES
+/* Decisions are made per 5 ms stretch: short enough to take over a converged
+   background within a syllable, long enough for stable energies. */
+#define STRETCH 40
+/* The background must beat the foreground by 3 dB, and cancel at least 6 dB of what
+   came in, for three stretches in a row before the output takes its coefficients. */
+#define TAKE_OVER_STRETCHES 3
+/* A background 6 dB worse than the foreground for this long has been thrown off by
+   double talk; it restarts from the foreground rather than finding its way back. */
+#define RESTART_STRETCHES 10
+/* Half a second of sending without the background finding better: converged. */
+#define SETTLE_STRETCHES 100
+/* Resting, three blocks (60 ms) in a row 6 dB worse than when it settled, and 9 dB
+   above the line's noise floor, wake it: a quiet stretch of the prompt leaves only
+   the line's noise, whose ratio to the input says nothing about the echo. */
+#define WAKE_BLOCKS 3
+#define WAKE_ABOVE_FLOOR 8.0f
+/* The floor follows the quietest output down at once and creeps up 0.2 dB a block. */
+#define FLOOR_RISE 1.047f
+/* While resting, the whole tail is searched again after 30 s of sending. */
+#define RESEARCH_SAMPLES (30 * SAMPLE_RATE)
+/* NLMS step: fast (a few hundred samples to converge on a real hybrid) at the price
+   of some misadjustment, which the foreground never sees. */
+#define MU 0.25f
+/* Adaptation waits for a reference above about -55 dBm0 on average: below, the
+   line's own noise would teach the filter nothing but noise. */
+#define MIN_MEAN_POWER 40.0f
+/* Geigel's double-talk test: what comes in louder than half the loudest the box sent
+   within the tail cannot be its echo (a hybrid returns at least 6 dB less), so the
+   caller is talking and the background holds still for 30 ms after. Without it a
+   background adapting on a loud caller over a quiet prompt learns to mimic the
+   caller's tone, wins the comparison, and the output takes nonsense from it. */
+#define GEIGEL 0.5f
+#define HANGOVER 240
+#define PEAK_RING (ECHOCAN_MAX_TAPS / STRETCH + 2)
+/* Nor does the output take anything from a stretch received below -60 dBm0: there is
+   no echo worth cancelling, and a filter fitted to the codec's idle offset or the
+   line's hiss only adds noise. */
+#define MIN_ECHO_POWER 260.0f
+/* Taps below 1/32 (-30 dB) of the strongest, and more than 8 taps from any that is
+   not, are left out of the resting filter. */
+#define WINDOW_FLOOR (1.0f / 32.0f)
+#define WINDOW_MARGIN 8
+
+/* Coefficients are stored reversed: fg[j] weights the sample taps-1-j samples old, so
+   that for sample i of a piece the window is x[i + 1 .. i + taps] in order. */
+struct echocan_s
+{
+    int taps;
+    int capacity;
+    int jlo, jhi;       /* the taps in use, [jlo, jhi) in stored order, multiples of 8 */
+    int resting;
+    int64_t xpow;       /* sum of squares of the reference over the tail, exact */
+    float *fg;          /* foreground coefficients */
+    float *bg;          /* background coefficients */
+    float *x;           /* taps of history, then the piece being worked on */
+    int better;         /* stretches in a row the background won */
+    int worse;          /* stretches in a row the background lost badly */
+    int harmful;        /* stretches in a row the output was 3 dB above the input */
+    int hold;           /* samples the background still holds still for double talk */
+    int talked;         /* double talk in this stretch: it proves nothing */
+    float peak[PEAK_RING];  /* the reference's peaks, a stretch each, over the tail */
+    int npeaks, peak_at, peak_n;
+    float peak_now, peak_tail;
+    int settled;        /* stretches of sending since the background last won */
+    int in_stretch;
+    float e_fg, e_bg, e_in;
+    float settled_fg, settled_in;   /* energies over the settling stretches */
+    float rest_ratio;   /* output over input energy when it came to rest */
+    int poor;           /* blocks in a row the resting filter did 6 dB worse */
+    float floor;        /* the output's quietest mean power lately: the line's noise */
+    int32_t rested;     /* samples sent since it came to rest */
+    int xpow_stale;     /* xpow must be recounted from the history */
+};
+
+static void *aligned(size_t n)
+{
+    void *p = NULL;
+
+    return posix_memalign(&p, 32, n) == 0 ? p : NULL;
+}
+
+echocan_t *echocan_init(echocan_t *s, int taps)
+{
+    if (taps < ECHOCAN_MIN_TAPS || taps > ECHOCAN_MAX_TAPS || taps % 8 != 0)
+        return NULL;
+    if (s == NULL)
+    {
+        if ((s = calloc(1, sizeof(*s))) == NULL)
+            return NULL;
+        s->fg = aligned(taps * sizeof(float));
+        s->bg = aligned(taps * sizeof(float));
+        s->x = aligned((taps + CHUNK) * sizeof(float));
+        if (s->fg == NULL || s->bg == NULL || s->x == NULL)
+        {
+            echocan_free(s);
+            return NULL;
+        }
+        s->capacity = taps;
+    }
+    else if (taps > s->capacity)
+    {
+        return NULL;
+    }
+    s->taps = taps;
+    echocan_reset(s);
+    return s;
+}
+
+int echocan_release(echocan_t *s)
+{
+    free(s->fg);
+    free(s->bg);
+    free(s->x);
+    s->fg = s->bg = s->x = NULL;
+    return 0;
+}
+
+int echocan_free(echocan_t *s)
+{
+    if (s == NULL)
+        return 0;
+    echocan_release(s);
+    free(s);
+    return 0;
+}
+
+static void stretch_clear(echocan_t *s)
+{
+    s->in_stretch = 0;
+    s->talked = 0;
+    s->e_fg = s->e_bg = s->e_in = 0.0f;
+}
+
+/* Adapting again, along the whole tail. */
+static void wake(echocan_t *s)
+{
+    s->resting = 0;
+    s->jlo = 0;
+    s->jhi = s->taps;
+    memcpy(s->bg, s->fg, s->taps * sizeof(float));
+    s->better = s->worse = s->settled = s->harmful = 0;
+    s->hold = s->talked = 0;
+    memset(s->peak, 0, sizeof(s->peak));
+    s->npeaks = s->taps / STRETCH + 1;
+    s->peak_at = s->peak_n = 0;
+    s->peak_now = s->peak_tail = 0.0f;
+    s->settled_fg = s->settled_in = 0.0f;
+    stretch_clear(s);
+}
+
+void echocan_reset(echocan_t *s)
+{
+    memset(s->fg, 0, s->taps * sizeof(float));
+    memset(s->x, 0, (s->taps + CHUNK) * sizeof(float));
+    s->xpow = 0;
+    s->xpow_stale = 0;
+    wake(s);
+}
+
+int echocan_taps(const echocan_t *s)
+{
+    return s->taps;
+}
+
+/* Both filters' outputs for one sample: they share the history loads. */
+static inline void dot2(const float *fg, const float *bg, const float *x, int n, float *yf, float *yb)
+{
+    v4sf f0 = {0}, f1 = {0}, b0 = {0}, b1 = {0};
+
+    for (int k = 0; k < n; k += 8)
+    {
+        v4sf x0 = *(const v4sf *) (x + k), x1 = *(const v4sf *) (x + k + 4);
+
+        f0 += *(const v4sf *) (fg + k) * x0;
+        f1 += *(const v4sf *) (fg + k + 4) * x1;
+        b0 += *(const v4sf *) (bg + k) * x0;
+        b1 += *(const v4sf *) (bg + k + 4) * x1;
+    }
+    f0 += f1;
+    b0 += b1;
+    *yf = (f0[0] + f0[1]) + (f0[2] + f0[3]);
+    *yb = (b0[0] + b0[1]) + (b0[2] + b0[3]);
+}
+
+static inline void step(float *w, const float *x, float g, int n)
+{
+    v4sf gv = {g, g, g, g};
+
+    for (int k = 0; k < n; k += 4)
+        *(v4sf *) (w + k) += gv * *(const v4sf *) (x + k);
+}
+
+static inline int16_t saturate(float v)
+{
+    if (v > 32767.0f)
+        return 32767;
+    if (v < -32768.0f)
+        return -32768;
+    return (int16_t) (v < 0.0f ? v - 0.5f : v + 0.5f);
+}
+
+/* Converged: keep the taps that hold the echo, rest on them. */
+static void come_to_rest(echocan_t *s)
+{
+    float peak = 0.0f;
+    int first = -1, last = -1;
+
+    s->rest_ratio = (s->settled_in > 0.0f) ? s->settled_fg / s->settled_in : 1.0f;
+    if (s->rest_ratio > 1.0f)
+    {
+        /* It did more harm than good: rest with no filter at all. */
+        memset(s->fg, 0, s->taps * sizeof(float));
+        s->rest_ratio = 1.0f;
+    }
+    for (int j = 0; j < s->taps; j++)
+        if (s->fg[j] > peak || -s->fg[j] > peak)
+            peak = s->fg[j] > 0.0f ? s->fg[j] : -s->fg[j];
+    for (int j = 0; j < s->taps; j++)
+    {
+        float a = s->fg[j] > 0.0f ? s->fg[j] : -s->fg[j];
+
+        if (peak > 0.0f && a >= peak * WINDOW_FLOOR)
+        {
+            if (first < 0)
+                first = j;
+            last = j;
+        }
+    }
+    if (first < 0)
+    {
+        /* No echo on this line: nothing to filter while resting. */
+        s->jlo = s->jhi = 0;
+        memset(s->fg, 0, s->taps * sizeof(float));
+    }
+    else
+    {
+        s->jlo = (first - WINDOW_MARGIN > 0) ? ((first - WINDOW_MARGIN) & ~7) : 0;
+        s->jhi = (last + 1 + WINDOW_MARGIN + 7) & ~7;
+        if (s->jhi > s->taps)
+            s->jhi = s->taps;
+        memset(s->fg, 0, s->jlo * sizeof(float));
+        memset(s->fg + s->jhi, 0, (s->taps - s->jhi) * sizeof(float));
+    }
+    s->resting = 1;
+    s->poor = 0;
+    s->rested = 0;
+    s->floor = 1e12f;
+}
+
+/* At the end of each stretch: which filter cancels better, and what follows. */
+static void judge(echocan_t *s)
+{
+    if (s->talked || s->e_in < MIN_ECHO_POWER * STRETCH)
+    {
+        /* Double talk, or too little came in to tell one filter from another. */
+        s->better = 0;
+        stretch_clear(s);
+        return;
+    }
+    if (s->e_fg > 2.0f * s->e_in && ++s->harmful >= RESTART_STRETCHES)
+    {
+        /* The output is worse than no cancelling at all: start again from nothing. */
+        memset(s->fg, 0, s->taps * sizeof(float));
+        memset(s->bg, 0, s->taps * sizeof(float));
+        s->harmful = 0;
+    }
+    else if (s->e_fg <= 2.0f * s->e_in)
+    {
+        s->harmful = 0;
+    }
+    if (s->e_bg < 0.5f * s->e_fg && s->e_bg < s->e_in)
+    {
+        s->worse = 0;
+        s->settled = 0;
+        s->settled_fg = s->settled_in = 0.0f;
+        if (++s->better >= TAKE_OVER_STRETCHES)
+        {
+            memcpy(s->fg + s->jlo, s->bg + s->jlo, (s->jhi - s->jlo) * sizeof(float));
+            s->better = 0;
+        }
+    }
+    else
+    {
+        s->better = 0;
+        if (s->e_bg > 4.0f * s->e_fg && s->e_fg < 0.25f * s->e_in)
+        {
+            if (++s->worse >= RESTART_STRETCHES)
+            {
+                memcpy(s->bg + s->jlo, s->fg + s->jlo, (s->jhi - s->jlo) * sizeof(float));
+                s->worse = 0;
+            }
+        }
+        else
+        {
+            s->worse = 0;
+        }
+        s->settled_fg += s->e_fg;
+        s->settled_in += s->e_in;
+        if (++s->settled >= SETTLE_STRETCHES)
+            come_to_rest(s);
+    }
+    stretch_clear(s);
+}
+
+/* Resting: the foreground alone over its window, a block at a time, watched. The
+   reference's power over the tail is not kept up meanwhile; adapt() recounts it. */
+static void rest(echocan_t *s, int16_t *rx, int from, int n)
+{
+    const int taps = s->taps, jlo = s->jlo, w = s->jhi - s->jlo;
+    const int n4 = (n + 3) & ~3;
+    float y[CHUNK] __attribute__((aligned(16)));
+    float ref = 0.0f, e_fg = 0.0f, e_in = 0.0f;
+
+    s->xpow_stale = 1;
+    for (int i = from; i < n; i++)
+        ref += s->x[taps + i] * s->x[taps + i];
+    if (ref > 0.0f)
+        s->rested += n - from;
+    if (w > 0)
+    {
+        /* Tap by tap over the whole piece, which vectorises over the samples; the few
+           samples before `from` were already done by adapt() and are not used. */
+        memset(y, 0, sizeof(y));
+        for (int j = 0; j < w; j++)
+        {
+            const float c = s->fg[jlo + j];
+            const v4sf cv = {c, c, c, c};
+            const float *xs = s->x + 1 + jlo + j;
+
+            for (int i = 0; i < n4; i += 4)
+                *(v4sf *) (y + i) += cv * *(const v4sf *) (xs + i);
+        }
+        for (int i = from; i < n; i++)
+        {
+            float d = (float) rx[i], e = d - y[i];
+
+            e_in += d * d;
+            e_fg += e * e;
+            rx[i] = saturate(e);
+        }
+        e_fg /= (float) (n - from);
+        e_in /= (float) (n - from);
+        s->floor = (e_fg < s->floor) ? e_fg : s->floor * FLOOR_RISE;
+        if (ref >= MIN_MEAN_POWER * (n - from) && e_in >= MIN_ECHO_POWER)
+        {
+            /* The caller talks, or the echo changed (perhaps to taps outside the
+               window): adapt again, along the whole tail. */
+            if (e_fg <= 4.0f * s->rest_ratio * e_in || e_fg <= WAKE_ABOVE_FLOOR * s->floor)
+                s->poor = 0;
+            else if (++s->poor >= WAKE_BLOCKS)
+                wake(s);
+        }
+    }
+    /* A line that had no echo, or a window that missed a new one, is searched again
+       now and then; a line with no echo costs nothing else meanwhile. */
+    if (s->resting && s->rested >= RESEARCH_SAMPLES)
+        wake(s);
+}
+
+/* Adapting: both filters sample by sample, the background learning. Returns where
+   it stopped: n, or the sample after the one at which it came to rest. */
+static int adapt(echocan_t *s, int16_t *rx, int n)
+{
+    const int taps = s->taps, jlo = s->jlo, w = s->jhi - s->jlo;
+    const float min_pow = MIN_MEAN_POWER * taps;
+
+    if (s->xpow_stale)
+    {
+        s->xpow = 0;
+        for (int k = 0; k < taps; k++)
+            s->xpow += (int64_t) ((int32_t) s->x[k] * (int32_t) s->x[k]);
+        s->xpow_stale = 0;
+    }
+    for (int i = 0; i < n; i++)
+    {
+        const float *xw = s->x + i + 1 + jlo;
+        int32_t xn = (int32_t) s->x[taps + i], old = (int32_t) s->x[i];
+        float d, y_fg, y_bg, e_fg, e_bg;
+
+        s->xpow += (int64_t) (xn * xn) - (int64_t) (old * old);
+        if (s->xpow == 0)
+        {
+            /* Nothing sent within the tail: no echo to cancel, no stretch to judge. */
+            s->better = s->worse = 0;
+            stretch_clear(s);
+            continue;
+        }
+        d = (float) rx[i];
+        {
+            float ax = (float) (xn < 0 ? -xn : xn);
+
+            if (ax > s->peak_now)
+                s->peak_now = ax;
+            if (++s->peak_n == STRETCH)
+            {
+                s->peak[s->peak_at] = s->peak_now;
+                s->peak_at = (s->peak_at + 1) % s->npeaks;
+                s->peak_tail = 0.0f;
+                for (int k = 0; k < s->npeaks; k++)
+                    if (s->peak[k] > s->peak_tail)
+                        s->peak_tail = s->peak[k];
+                s->peak_now = 0.0f;
+                s->peak_n = 0;
+            }
+            if ((d < 0.0f ? -d : d) > GEIGEL * (s->peak_tail > s->peak_now ? s->peak_tail : s->peak_now))
+                s->hold = HANGOVER;
+            else if (s->hold > 0)
+                s->hold--;
+            if (s->hold)
+                s->talked = 1;
+        }
+        dot2(s->fg + jlo, s->bg + jlo, xw, w, &y_fg, &y_bg);
+        e_fg = d - y_fg;
+        e_bg = d - y_bg;
+        if (!s->hold && (float) s->xpow >= min_pow)
+            step(s->bg + jlo, xw, MU * e_bg / ((float) s->xpow + min_pow), w);
+        s->e_fg += e_fg * e_fg;
+        s->e_bg += e_bg * e_bg;
+        s->e_in += d * d;
+        rx[i] = saturate(e_fg);
+        if (++s->in_stretch == STRETCH)
+        {
+            judge(s);
+            if (s->resting)
+                return i + 1;
+        }
+    }
+    return n;
+}
+
+void echocan_update(echocan_t *s, const int16_t *tx, int16_t *rx, int n)
+{
+    const int taps = s->taps;
+
+    while (n > 0)
+    {
+        int m = n < CHUNK ? n : CHUNK;
+        int i = 0;
+
+        for (int k = 0; k < m; k++)
+            s->x[taps + k] = tx ? (float) tx[k] : 0.0f;
+        if (!s->resting)
+            i = adapt(s, rx, m);
+        if (s->resting && i < m)
+            rest(s, rx, i, m);
+        memmove(s->x, s->x + m, taps * sizeof(float));
+        if (tx)
+            tx += m;
+        rx += m;
+        n -= m;
+    }
+}

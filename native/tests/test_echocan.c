@@ -1,0 +1,237 @@
+/*
+ * The echo canceller: it learns a hybrid's echo from speech-shaped audio and takes
+ * most of it out; the caller's digits over a prompt reach the output unharmed and do
+ * not spoil what it learnt; with nothing sent the receive path is untouched; a new
+ * echo path is learnt again; bad tail lengths are refused.
+ */
+#include <math.h>
+#include <string.h>
+#include <spandsp.h>
+
+#include "ctest.h"
+#include "common.h"
+#include "echocan.h"
+
+#define SECONDS(s) ((s) * SAMPLE_RATE)
+#define LEN SECONDS(6)
+
+static int16_t tx[LEN];
+static int16_t echo[LEN];
+static int16_t near[LEN];
+static int16_t rx[LEN];
+
+static double mean_power(const int16_t *a, int n)
+{
+    double sum = 0.0;
+
+    for (int i = 0; i < n; i++)
+        sum += (double) a[i] * a[i];
+    return sum / n;
+}
+
+static double db(double ratio)
+{
+    return 10.0 * log10(ratio);
+}
+
+/* Speech-shaped (Hoth) noise at this level: the box's prompt, as far as the canceller
+   can tell. */
+static void prompt(int16_t *a, int n, float dbm0, int seed)
+{
+    noise_state_t *ns = noise_init_dbm0(NULL, seed, dbm0, NOISE_CLASS_HOTH, 0);
+
+    for (int i = 0; i < n; i++)
+        a[i] = noise(ns);
+    noise_free(ns);
+}
+
+static void white(int16_t *a, int n, float dbm0, int seed)
+{
+    noise_state_t *ns = noise_init_dbm0(NULL, seed, dbm0, NOISE_CLASS_AWGN, 7);
+
+    for (int i = 0; i < n; i++)
+        a[i] = noise(ns);
+    noise_free(ns);
+}
+
+/* A hybrid: the box's audio back after `delay` samples through a short dispersive
+   response whose main tap is `gain`. */
+static void hybrid(const int16_t *in, int16_t *out, int n, int delay, float gain)
+{
+    const float h[4] = {gain, -0.35f * gain, 0.15f * gain, -0.05f * gain};
+
+    for (int i = 0; i < n; i++)
+    {
+        float v = 0.0f;
+
+        for (int k = 0; k < 4; k++)
+            if (i - delay - k >= 0)
+                v += h[k] * in[i - delay - k];
+        out[i] = (int16_t) lrintf(v);
+    }
+}
+
+static void mix(const int16_t *a, const int16_t *b, int16_t *out, int n)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = saturate16((int32_t) a[i] + b[i]);
+}
+
+/* Frame by frame, as the board calls it. */
+static void cancel(echocan_t *ec, const int16_t *t, int16_t *r, int n)
+{
+    for (int i = 0; i < n; i += FRAME_SAMPLES)
+        echocan_update(ec, t ? t + i : NULL, r + i, FRAME_SAMPLES);
+}
+
+static void test_tails(void)
+{
+    echocan_t *ec;
+
+    CHECK(echocan_init(NULL, 0) == NULL, "0 taps refused");
+    CHECK(echocan_init(NULL, 8) == NULL, "8 taps (below the minimum) refused");
+    CHECK(echocan_init(NULL, 100) == NULL, "100 taps (not a multiple of 8) refused");
+    CHECK(echocan_init(NULL, ECHOCAN_MAX_TAPS + 8) == NULL, "longer than the longest tail refused");
+    ec = echocan_init(NULL, ECHOCAN_DEFAULT_TAPS);
+    REQUIRE(ec != NULL, "the default tail is accepted");
+    CHECK(echocan_taps(ec) == ECHOCAN_DEFAULT_TAPS, "taps reported");
+    CHECK(echocan_init(ec, 64) == ec, "re-initialised shorter in place");
+    CHECK(echocan_taps(ec) == 64, "the shorter tail applies");
+    CHECK(echocan_init(ec, 256) == NULL, "cannot grow past what was allocated");
+    echocan_free(ec);
+}
+
+static void test_silence_passes_unchanged(void)
+{
+    echocan_t *ec = echocan_init(NULL, ECHOCAN_DEFAULT_TAPS);
+
+    REQUIRE(ec != NULL, "made");
+    white(near, SECONDS(1), -30.0f, 11);
+    memcpy(rx, near, SECONDS(1) * sizeof(int16_t));
+    cancel(ec, NULL, rx, SECONDS(1));
+    CHECK(memcmp(rx, near, SECONDS(1) * sizeof(int16_t)) == 0, "no reference: output is the input, bit for bit");
+    echocan_free(ec);
+}
+
+/* Echo return loss enhancement over the last second of a prompt with echo only. */
+static double erle_after(echocan_t *ec, int delay, float gain, int seed)
+{
+    int n = SECONDS(3);
+
+    prompt(tx, n, -12.0f, seed);
+    hybrid(tx, echo, n, delay, gain);
+    white(near, n, -55.0f, seed + 1);
+    mix(echo, near, rx, n);
+    cancel(ec, tx, rx, n);
+    return db(mean_power(echo + SECONDS(2), SECONDS(1)) / mean_power(rx + SECONDS(2), SECONDS(1)));
+}
+
+static void test_learns_the_echo(void)
+{
+    echocan_t *ec = echocan_init(NULL, ECHOCAN_DEFAULT_TAPS);
+    double erle;
+
+    REQUIRE(ec != NULL, "made");
+    /* 12 dB return loss after 8 ms, the worst line of the barge-in tests. */
+    erle = erle_after(ec, 64, 0.25f, 21);
+    printf("   echo 12 dB down after 8 ms: %.1f dB more taken out after 2 s\n", erle);
+    CHECK(erle >= 20.0, "at least 20 dB of the echo cancelled (got %.1f dB)", erle);
+    /* A tail near the end of the window, 6 dB return loss (the least G.168 assumes). */
+    echocan_reset(ec);
+    erle = erle_after(ec, 120, 0.5f, 31);
+    printf("   echo 6 dB down after 15 ms: %.1f dB\n", erle);
+    CHECK(erle >= 20.0, "a late, strong echo cancelled too (got %.1f dB)", erle);
+    echocan_free(ec);
+}
+
+static void test_new_path_learnt_again(void)
+{
+    echocan_t *ec = echocan_init(NULL, ECHOCAN_DEFAULT_TAPS);
+    double erle;
+
+    REQUIRE(ec != NULL, "made");
+    erle_after(ec, 40, 0.3f, 41);
+    /* The same canceller on another hybrid, without a reset. */
+    erle = erle_after(ec, 90, 0.2f, 51);
+    printf("   after the echo path changed: %.1f dB\n", erle);
+    CHECK(erle >= 20.0, "the new path is learnt (got %.1f dB)", erle);
+    echocan_free(ec);
+}
+
+/* Keys pressed over the prompt: the output carries them as they came, and the echo
+   stays cancelled while and after they sound. */
+static void test_double_talk(void)
+{
+    echocan_t *ec = echocan_init(NULL, ECHOCAN_DEFAULT_TAPS);
+    int n = SECONDS(4);
+    int start = SECONDS(2);
+    int len = SECONDS(1) / 2;
+    static int16_t keys[SECONDS(4)];
+    double before, during_err, after;
+
+    REQUIRE(ec != NULL, "made");
+    prompt(tx, n, -10.0f, 61);
+    hybrid(tx, echo, n, 64, 0.25f);
+    memset(keys, 0, sizeof(keys));
+    {
+        /* Digit '5' (770 + 1336 Hz) at -20 dBm0 a tone, for half a second. */
+        uint32_t p1 = 0, p2 = 0;
+        int32_t r1 = dds_phase_rate(770.0f), r2 = dds_phase_rate(1336.0f);
+        int16_t a = dds_scaling_dbm0(-20.0f);
+
+        for (int i = start; i < start + len; i++)
+            keys[i] = dds_mod(&p1, r1, a, 0) + dds_mod(&p2, r2, a, 0);
+    }
+    mix(echo, keys, rx, n);
+    cancel(ec, tx, rx, n);
+    before = db(mean_power(echo + start - SECONDS(1), SECONDS(1)) / mean_power(rx + start - SECONDS(1), SECONDS(1)));
+    {
+        /* What the output has besides the keys, while they sound. */
+        static int16_t residual[SECONDS(1) / 2];
+
+        for (int i = 0; i < len; i++)
+            residual[i] = rx[start + i] - keys[start + i];
+        during_err = db(mean_power(echo + start, len) / mean_power(residual, len));
+    }
+    after = db(mean_power(echo + start + len, SECONDS(1)) / mean_power(rx + start + len, SECONDS(1)));
+    printf("   echo taken out before the keys %.1f dB, while they sound %.1f dB, after %.1f dB\n", before,
+           during_err, after);
+    CHECK(before >= 20.0, "converged before the keys (%.1f dB)", before);
+    CHECK(during_err >= 20.0, "the keys do not throw the output off (%.1f dB)", during_err);
+    CHECK(after >= 20.0, "still cancelled after the keys (%.1f dB)", after);
+    echocan_free(ec);
+}
+
+/* A line with no echo, only the codec's idle offset and faint hiss: nothing to fit,
+   and the output must never get worse than what came in (a filter once fitted the
+   A-law idle value, +8, and drowned the caller's digits). */
+static void test_no_echo_never_adds(void)
+{
+    echocan_t *ec = echocan_init(NULL, ECHOCAN_DEFAULT_TAPS);
+    int n = SECONDS(4);
+    double in, out;
+
+    REQUIRE(ec != NULL, "made");
+    prompt(tx, n, -10.0f, 71);
+    white(near, n, -70.0f, 72);
+    for (int i = 0; i < n; i++)
+        rx[i] = near[i] + 8;
+    memcpy(echo, rx, n * sizeof(int16_t));
+    cancel(ec, tx, rx, n);
+    in = mean_power(echo, n);
+    out = mean_power(rx, n);
+    printf("   idle line: %.1f dB in, %.1f dB out\n", db(in), db(out));
+    CHECK(out <= in * 1.05, "the output gained %.1f dB over the input", db(out / in));
+    echocan_free(ec);
+}
+
+int main(void)
+{
+    CTEST_RUN(test_tails);
+    CTEST_RUN(test_silence_passes_unchanged);
+    CTEST_RUN(test_learns_the_echo);
+    CTEST_RUN(test_new_path_learnt_again);
+    CTEST_RUN(test_double_talk);
+    CTEST_RUN(test_no_echo_never_adds);
+    return ctest_finish();
+}
