@@ -1,3 +1,4 @@
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,15 +45,99 @@ int channel_audio_active(const channel_t *c)
         || c->gen.active || c->tap;
 }
 
+/* The talk-off guard. A prompt or a tune now and then holds, for a few tens of ms,
+   the two frequencies of a digit; the line's hybrid returns it, and what the echo
+   canceller leaves of it can still pass for a digit. A digit whose tones were louder
+   in what the box itself sent just before, less the 6 dB that the weakest hybrid
+   returns (G.168's figure), may be that echo, and is not reported. A caller's key
+   is lost to this only if it is pressed 6 dB or more below the same two tones in
+   the prompt, which speech and music hardly ever hold that long.
+
+   Both sides are measured alike: Goertzel power at the digit's two frequencies over
+   the receiver's two-block decision window, on the received audio ending now, and on
+   the sent audio at every echo delay up to the history's length. */
+#define GUARD_WINDOW (2 * DTMF_BLOCK)
+#define GUARD_STEP 32
+#define GUARD_RETURN_LOSS 0.25f
+
+static float tones_power(const int16_t *amp, const float coeff[2])
+{
+    float p = 0.0f;
+
+    for (int t = 0; t < 2; t++)
+    {
+        float v1 = 0.0f, v2 = 0.0f;
+
+        for (int i = 0; i < GUARD_WINDOW; i++)
+        {
+            float v = coeff[t] * v1 - v2 + (float) amp[i];
+
+            v2 = v1;
+            v1 = v;
+        }
+        p += v1 * v1 + v2 * v2 - coeff[t] * v1 * v2;
+    }
+    return p;
+}
+
+static int echo_of_sent(const channel_t *c, char digit, int now_in_frame)
+{
+    static const char keys[] = "123A456B789C*0#D";
+    static const float row[4] = {697.0f, 770.0f, 852.0f, 941.0f};
+    static const float col[4] = {1209.0f, 1336.0f, 1477.0f, 1633.0f};
+    const char *k = strchr(keys, digit);
+    int16_t win[GUARD_WINDOW];
+    float coeff[2], heard, loudest = 0.0f;
+    int at;
+
+    if (k == NULL || digit == '\0')
+        return 0;
+    coeff[0] = 2.0f * cosf(2.0f * 3.14159265f * row[(k - keys) / 4] / SAMPLE_RATE);
+    coeff[1] = 2.0f * cosf(2.0f * 3.14159265f * col[(k - keys) % 4] / SAMPLE_RATE);
+    /* Received: the frame so far, and before it the history. */
+    at = c->history_at + ECHO_HISTORY - (GUARD_WINDOW - now_in_frame);
+    for (int i = 0; i < GUARD_WINDOW - now_in_frame; i++)
+        win[i] = c->heard[(at + i) % ECHO_HISTORY];
+    memcpy(win + GUARD_WINDOW - now_in_frame, c->rx, now_in_frame * sizeof(int16_t));
+    heard = tones_power(win, coeff);
+    /* Sent: windows ending anywhere in the history. */
+    for (int back = 0; back + GUARD_WINDOW <= ECHO_HISTORY; back += GUARD_STEP)
+    {
+        float p;
+
+        at = c->history_at + 2 * ECHO_HISTORY - back - GUARD_WINDOW;
+        for (int i = 0; i < GUARD_WINDOW; i++)
+            win[i] = c->sent[(at + i) % ECHO_HISTORY];
+        if ((p = tones_power(win, coeff)) > loudest)
+            loudest = p;
+    }
+    return heard < GUARD_RETURN_LOSS * loudest;
+}
+
 static void dtmf_report(void *user, int code, int level, int delay)
 {
     channel_t *c = (channel_t *) user;
 
     (void) delay;
     if (code)
+    {
+        int now_in_frame = (int) (c->dtmf_chunk_end - c->engine->sample);
+
+        if (echo_of_sent(c, (char) code, now_in_frame))
+        {
+            c->echo_digit = (char) code;
+            return;
+        }
         channel_digit_begin(c->engine, c, (char) code, level, c->dtmf_chunk_end - DTMF_START_LAG);
+    }
+    else if (c->echo_digit)
+    {
+        c->echo_digit = 0;
+    }
     else
+    {
         channel_digit_end(c->engine, c, c->dtmf_chunk_end - DTMF_END_LAG);
+    }
 }
 
 static void remote_hangup(struct engine_s *e, channel_t *c, int cause)
@@ -226,6 +311,7 @@ void channel_reset(struct engine_s *e, channel_t *c, int state, int play_reason)
     c->cidtx.active = 0;
     c->cid_listen = 0;
     c->digit = 0;
+    c->echo_digit = 0;
     c->gen.active = 0;
     c->dialing = 0;
     c->busy_out = 0;
@@ -260,6 +346,7 @@ void channel_digit_end(struct engine_s *e, channel_t *c, int64_t at)
     if (!d)
         return;
     c->digit = 0;
+    c->echo_digit = 0;
     ms = (at - c->digit_start) / (SAMPLE_RATE / 1000);
     ev = engine_emit(e, c, EV_DIGIT, d, (int) (ms > 0 ? ms : 0), c->digit_level);
     if (ev)
@@ -615,5 +702,15 @@ void channel_tx(struct engine_s *e, channel_t *c)
         dtmfgen_run(&c->gen, amp, FRAME_SAMPLES, e->audio ? NULL : gen_edge, c);
         if (!c->gen.active)
             engine_emit(e, c, EV_DIGITS_SENT, 0, 0, 0);
+    }
+    if (amp && (c->cfg.detect & DETECT_DTMF))
+    {
+        /* The talk-off guard's history: this tick's audio both ways. */
+        if (c->audio)
+            memcpy(c->heard + c->history_at, c->rx, sizeof(c->rx));
+        else
+            memset(c->heard + c->history_at, 0, sizeof(c->rx));
+        memcpy(c->sent + c->history_at, amp, sizeof(c->tx));
+        c->history_at = (c->history_at + FRAME_SAMPLES) % ECHO_HISTORY;
     }
 }

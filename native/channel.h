@@ -27,6 +27,9 @@
 
 #define COLLECT_MAX_DIGITS 32
 
+/* What the talk-off guard (channel.c) looks back on: 160 ms, whole frames. */
+#define ECHO_HISTORY (8 * FRAME_SAMPLES)
+
 typedef struct channel_s
 {
     struct engine_s *engine;
@@ -60,6 +63,10 @@ typedef struct channel_s
     char digit;
     int64_t digit_start;
     int digit_level;
+    char echo_digit;        /* a digit taken for the echo of what the box sent */
+    int16_t heard[ECHO_HISTORY];    /* the last samples received and sent, rings */
+    int16_t sent[ECHO_HISTORY];
+    int history_at;
     supervise_t sup;
     int sup_ready;
     cid_rx_t cidrx;
