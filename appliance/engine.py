@@ -292,6 +292,9 @@ class ChannelConfig:
     dtmf_reverse_twist: int = 6     # dB the low tone may be weaker; -1: spandsp's own 4
     dtmf_threshold: int = 0
     dtmf_filter_dialtone: bool = False
+    # The board's line echo canceller on a port, in taps (samples; a multiple of 8 from
+    # 16 to 1024, as chan_dahdi's echocancel=), 0 for none; None: 128 on ports.
+    echocan_taps: Optional[int] = None
 
 
 class Engine:
@@ -350,6 +353,8 @@ class Engine:
         c.dtmf_reverse_twist = cfg.dtmf_reverse_twist
         c.dtmf_threshold = cfg.dtmf_threshold
         c.dtmf_filter_dialtone = 1 if cfg.dtmf_filter_dialtone else 0
+        if cfg.echocan_taps is not None:
+            c.echocan_taps = cfg.echocan_taps
         self._check(lib.engine_configure(self._ptr, channel, c))
 
     def detect(self, channel: int, detectors: Iterable[str]) -> None:

@@ -244,6 +244,37 @@ def test_unknown_tone_plan_and_bad_config(office):
         office.engine.configure(port, ChannelConfig(ring_timeout_ms=5))
     with pytest.raises(ArgumentError, match="twist"):
         office.engine.configure(port, ChannelConfig(dtmf_twist=50))
+    with pytest.raises(ArgumentError, match="echo canceller length 100 is not a multiple of 8"):
+        office.engine.configure(port, ChannelConfig(echocan_taps=100))
+    with pytest.raises(KindError, match="only the box's ports have an echo canceller"):
+        office.engine.configure(office.callers[0].channel, ChannelConfig(echocan_taps=128))
+    # After all that the port still works, with its canceller off or on.
+    office.engine.configure(port, ChannelConfig(echocan_taps=0))
+    office.engine.configure(port, ChannelConfig(echocan_taps=256))
+
+
+def test_echo_canceller_on_an_echo_line():
+    """The port hears its own prompt come back 12 dB down without the canceller, and
+    at least 20 dB less of it with it, once the canceller has learnt the line."""
+    noise = np.random.default_rng(7).normal(0, 3000, 8000 * 4).astype(np.int16)
+    heard = {}
+    for taps in (0, 128):
+        o = SimOffice(lines=1, line=Line(noise_dbm0=-70.0, echo_delay_ms=8, echo_return_loss_db=12.0),
+                      port_config=ChannelConfig(echocan_taps=taps))
+        with o:
+            o.call_in()
+            port = o.lines[0]
+            o.engine.tap(port)
+            o.engine.play(port, [Play.of_prompt(o.engine.add_prompt(noise))])
+            rx = []
+            for _ in range(200):
+                batch = o.engine.run(1)
+                if batch.taps is not None:
+                    rx.append(batch.taps[batch.taps["chan"] == port]["rx"].reshape(-1))
+            heard[taps] = level_dbm0(np.concatenate(rx)[-8000 * 2:])
+    print(f"\nprompt's echo heard by the port: {heard[0]:.1f} dBm0 without the canceller, "
+          f"{heard[128]:.1f} dBm0 with it")
+    assert heard[0] - heard[128] >= 20.0
 
 
 def test_bad_play_lists_and_prompts(office):
