@@ -313,6 +313,7 @@ void channel_reset(struct engine_s *e, channel_t *c, int state, int play_reason)
     c->digit = 0;
     c->echo_digit = 0;
     c->gen.active = 0;
+    c->gen_dialing = 0;
     c->dialing = 0;
     c->busy_out = 0;
     c->ring_count = 0;
@@ -700,8 +701,11 @@ void channel_tx(struct engine_s *e, channel_t *c)
     if (c->gen.active)
     {
         dtmfgen_run(&c->gen, amp, FRAME_SAMPLES, e->audio ? NULL : gen_edge, c);
-        if (!c->gen.active)
+        /* Dialled digits end with the play list, which reports them. */
+        if (!c->gen.active && !c->gen_dialing)
             engine_emit(e, c, EV_DIGITS_SENT, 0, 0, 0);
+        if (!c->gen.active)
+            c->gen_dialing = 0;
     }
     if (amp && (c->cfg.detect & DETECT_DTMF))
     {

@@ -78,6 +78,7 @@ typedef struct channel_s
     int player_ready;
     dtmfgen_t gen;
     int dialing;            /* engine_dial's digits are playing */
+    int gen_dialing;        /* signalling-only: the keypad generator carries them */
     int busy_out;           /* exchange side playing busy after a silent disconnect */
     int heard_tone;         /* signalling-only: tone the peer is playing to us */
 

@@ -112,6 +112,8 @@ engine_t *engine_new(board_t *board)
         if (channel_init(&e->ch[i], e, i, board->ops->kind(board, i)) < 0)
         {
             e->nch = i;
+            /* The board stays the caller's when there is no engine to take it. */
+            e->board = NULL;
             engine_free(e);
             return NULL;
         }
@@ -575,6 +577,8 @@ int engine_dial(engine_t *e, int ch, const char *digits)
         return wrong_state(e, c, "dial");
     if (digits == NULL || !digits_valid(digits, PLAY_MAX_DIGITS - 1))
         return fail(e, ERR_ARG, "channel %d: dial string must be 1 to %d of 0-9 * # A-D", ch, PLAY_MAX_DIGITS - 1);
+    if (!e->audio && c->gen.active)
+        return wrong_state(e, c, "dial while digits are still going out");
     if (c->player.active)
         channel_stop_play(e, c, PLAY_STOPPED);
     memset(&st, 0, sizeof(st));
@@ -585,17 +589,16 @@ int engine_dial(engine_t *e, int ch, const char *digits)
     c->dialing = 1;
     if (!e->audio)
     {
-        /* Carry the digits as the far end's detector would have seen them. */
-        for (const char *p = digits; *p; p++)
-        {
-            board_event_t ev;
-            memset(&ev, 0, sizeof(ev));
-            ev.text[0] = *p;
-            ev.type = BEV_DTMF_DOWN;
-            e->board->ops->oob(e->board, ch, &ev);
-            ev.type = BEV_DTMF_UP;
-            e->board->ops->oob(e->board, ch, &ev);
-        }
+        /* No audio to carry them: the keypad generator sends each digit's start and
+           end as events, timed as the player would sound them. */
+        dtmf_send_params_t p;
+
+        memset(&p, 0, sizeof(p));
+        p.level_low = p.level_high = -10.0f;
+        p.on_ms = c->player.dtmf_on_ms;
+        p.off_ms = c->player.dtmf_off_ms;
+        dtmfgen_put(&c->gen, digits, &p);
+        c->gen_dialing = 1;
     }
     return 0;
 }

@@ -148,6 +148,8 @@ typedef struct engine_s engine_t;
 
 #define RUN_STOP_ON_EVENT 1
 
+/* The engine takes the board over (engine_free frees it); on failure it stays the
+   caller's, to free with board_free. */
 engine_t *engine_new(board_t *board);
 void engine_free(engine_t *e);
 const char *engine_error(const engine_t *e);

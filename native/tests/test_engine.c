@@ -1278,6 +1278,43 @@ static void test_signalling_only(void)
 
 /* Recording taps hand back every frame of a tapped channel, and a run returns early
    rather than drop any. */
+/* Dialling out with no audio: the exchange sees each digit start and end at the
+   times the player would have sounded them (50 ms on, 55 ms off), not all at once. */
+static void test_signalling_only_dial(void)
+{
+    office_t o;
+    const engine_event_t *ev;
+    int m, n = 0;
+    int64_t t0;
+
+    REQUIRE(office_open(&o, 0) == 0, "office setup failed");
+    engine_detect(o.e, CO_B, DETECT_DTMF);
+    CHECK(engine_seize(o.e, LINE_B) == 0, "seize failed: %s", engine_error(o.e));
+    run_ms(o.e, 100);
+    m = mark();
+    t0 = engine_now(o.e);
+    CHECK(engine_dial(o.e, LINE_B, "0442#") == 0, "dial failed: %s", engine_error(o.e));
+    ev = wait_for(&o, m, LINE_B, EV_DIALED, 1000);
+    CHECK(ev && ev->a == PLAY_COMPLETE && ms_since(ev, t0) == done_ms(5 * 105), "dialled after %d ms",
+          ev ? ms_since(ev, t0) : -1);
+    run_ms(o.e, 200);
+    for (int i = m; i < nlog; i++)
+    {
+        const engine_event_t *d = &evlog[i];
+
+        if (d->chan != CO_B || d->type != EV_DIGIT)
+            continue;
+        CHECK(d->a == "0442#"[n], "digit %d heard as '%c'", n, d->a);
+        CHECK(d->b >= 40 && d->b <= 60, "digit %d lasted %d ms", n, d->b);
+        CHECK(ms_since(d, t0) >= n * 105 - 20 && ms_since(d, t0) <= n * 105 + 20, "digit %d began after %d ms",
+              n, ms_since(d, t0));
+        n++;
+    }
+    CHECK(n == 5, "the exchange heard %d digits", n);
+    CHECK(count(m, LINE_B, EV_DIGITS_SENT) == 0, "dialling was reported as keypad digits");
+    office_close(&o);
+}
+
 static void test_taps(void)
 {
     office_t o;
@@ -1721,6 +1758,7 @@ int main(void)
     CTEST_RUN(test_outgoing_call);
     CTEST_RUN(test_phone_port);
     CTEST_RUN(test_signalling_only);
+    CTEST_RUN(test_signalling_only_dial);
     CTEST_RUN(test_taps);
     CTEST_RUN(test_dtmf_config);
     CTEST_RUN(test_big_board);
