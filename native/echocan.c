@@ -9,6 +9,7 @@
    may_alias and 4-byte alignment because the arrays are plain floats read at any
    offset. */
 typedef float v4sf __attribute__((vector_size(16), may_alias, aligned(4)));
+typedef int32_t v4si __attribute__((vector_size(16)));
 
 /* Blocks are handled in pieces of at most this many samples (the board's frame). */
 #define CHUNK FRAME_SAMPLES
@@ -67,6 +68,7 @@ struct echocan_s
     float *fg;          /* foreground coefficients */
     float *bg;          /* background coefficients */
     float *x;           /* taps of history, then the piece being worked on */
+    v4sf *cb;           /* resting: the window's coefficients, each in all four lanes */
     int better;         /* stretches in a row the background won */
     int worse;          /* stretches in a row the background lost badly */
     int harmful;        /* stretches in a row the output was 3 dB above the input */
@@ -104,7 +106,8 @@ echocan_t *echocan_init(echocan_t *s, int taps)
         s->fg = aligned(taps * sizeof(float));
         s->bg = aligned(taps * sizeof(float));
         s->x = aligned((taps + CHUNK) * sizeof(float));
-        if (s->fg == NULL || s->bg == NULL || s->x == NULL)
+        s->cb = aligned(taps * sizeof(v4sf));
+        if (s->fg == NULL || s->bg == NULL || s->x == NULL || s->cb == NULL)
         {
             echocan_free(s);
             return NULL;
@@ -125,7 +128,9 @@ int echocan_release(echocan_t *s)
     free(s->fg);
     free(s->bg);
     free(s->x);
+    free(s->cb);
     s->fg = s->bg = s->x = NULL;
+    s->cb = NULL;
     return 0;
 }
 
@@ -204,13 +209,13 @@ static inline void step(float *w, const float *x, float g, int n)
         *(v4sf *) (w + k) += gv * *(const v4sf *) (x + k);
 }
 
+/* Rounded to nearest and clipped, without branches the compiler cannot turn into
+   min, max and a conversion. */
 static inline int16_t saturate(float v)
 {
-    if (v > 32767.0f)
-        return 32767;
-    if (v < -32768.0f)
-        return -32768;
-    return (int16_t) (v < 0.0f ? v - 0.5f : v + 0.5f);
+    v = v > 32767.0f ? 32767.0f : v;
+    v = v < -32768.0f ? -32768.0f : v;
+    return (int16_t) (int32_t) (v + (v < 0.0f ? -0.5f : 0.5f));
 }
 
 /* Converged: keep the taps that hold the echo, rest on them. */
@@ -254,6 +259,12 @@ static void come_to_rest(echocan_t *s)
             s->jhi = s->taps;
         memset(s->fg, 0, s->jlo * sizeof(float));
         memset(s->fg + s->jhi, 0, (s->taps - s->jhi) * sizeof(float));
+    }
+    for (int j = s->jlo; j < s->jhi; j++)
+    {
+        const float c = s->fg[j];
+
+        s->cb[j - s->jlo] = (v4sf) {c, c, c, c};
     }
     s->resting = 1;
     s->poor = 0;
@@ -321,36 +332,91 @@ static void judge(echocan_t *s)
 static void rest(echocan_t *s, int16_t *rx, int from, int n)
 {
     const int taps = s->taps, jlo = s->jlo, w = s->jhi - s->jlo;
-    const int n4 = (n + 3) & ~3;
+    /* Whole blocks of 32 outputs: eight sums in flight hide the additions' latency. */
+    const int n32 = (n + 31) & ~31;
     float y[CHUNK] __attribute__((aligned(16)));
     float ref = 0.0f, e_fg = 0.0f, e_in = 0.0f;
 
     s->xpow_stale = 1;
-    for (int i = from; i < n; i++)
-        ref += s->x[taps + i] * s->x[taps + i];
+    {
+        v4sf sum = {0};
+        int i = from;
+
+        for (; i + 4 <= n; i += 4)
+            sum += *(const v4sf *) (s->x + taps + i) * *(const v4sf *) (s->x + taps + i);
+        for (; i < n; i++)
+            ref += s->x[taps + i] * s->x[taps + i];
+        ref += (sum[0] + sum[1]) + (sum[2] + sum[3]);
+    }
     if (ref > 0.0f)
         s->rested += n - from;
     if (w > 0)
     {
-        /* Tap by tap over the whole piece, which vectorises over the samples; the few
-           samples before `from` were already done by adapt() and are not used. */
-        memset(y, 0, sizeof(y));
-        for (int j = 0; j < w; j++)
+        /* The few samples before `from` were done by adapt(); they are not used. */
+        for (int i = 0; i < n32; i += 32)
         {
-            const float c = s->fg[jlo + j];
-            const v4sf cv = {c, c, c, c};
-            const float *xs = s->x + 1 + jlo + j;
+            const float *xs = s->x + i + 1 + jlo;
+            v4sf a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
 
-            for (int i = 0; i < n4; i += 4)
-                *(v4sf *) (y + i) += cv * *(const v4sf *) (xs + i);
+            for (int j = 0; j < w; j++)
+            {
+                const v4sf c = s->cb[j];
+                const float *xj = xs + j;
+
+                a0 += c * *(const v4sf *) (xj);
+                a1 += c * *(const v4sf *) (xj + 4);
+                a2 += c * *(const v4sf *) (xj + 8);
+                a3 += c * *(const v4sf *) (xj + 12);
+                a4 += c * *(const v4sf *) (xj + 16);
+                a5 += c * *(const v4sf *) (xj + 20);
+                a6 += c * *(const v4sf *) (xj + 24);
+                a7 += c * *(const v4sf *) (xj + 28);
+            }
+            *(v4sf *) (y + i) = a0;
+            *(v4sf *) (y + i + 4) = a1;
+            *(v4sf *) (y + i + 8) = a2;
+            *(v4sf *) (y + i + 12) = a3;
+            *(v4sf *) (y + i + 16) = a4;
+            *(v4sf *) (y + i + 20) = a5;
+            *(v4sf *) (y + i + 24) = a6;
+            *(v4sf *) (y + i + 28) = a7;
         }
-        for (int i = from; i < n; i++)
         {
-            float d = (float) rx[i], e = d - y[i];
+            /* Four at a time, with four-lane sums, for what adapt() left. */
+            const v4sf top = {32767.0f, 32767.0f, 32767.0f, 32767.0f};
+            const v4sf bottom = {-32768.0f, -32768.0f, -32768.0f, -32768.0f};
+            const v4sf half = {0.5f, 0.5f, 0.5f, 0.5f};
+            v4sf sum_in = {0}, sum_fg = {0};
+            int i = from;
 
-            e_in += d * d;
-            e_fg += e * e;
-            rx[i] = saturate(e);
+            for (; i + 4 <= n; i += 4)
+            {
+                v4si di = {rx[i], rx[i + 1], rx[i + 2], rx[i + 3]};
+                v4sf d = __builtin_convertvector(di, v4sf);
+                v4sf e = d - *(const v4sf *) (y + i);
+                v4si round;
+
+                sum_in += d * d;
+                sum_fg += e * e;
+                e = (v4sf) (((v4si) e & (e <= top)) | ((v4si) top & ~(e <= top)));
+                e = (v4sf) (((v4si) e & (e >= bottom)) | ((v4si) bottom & ~(e >= bottom)));
+                /* Half away from zero: the sign of e on 0.5. */
+                round = __builtin_convertvector(e + (v4sf) (((v4si) e & (v4si) {INT32_MIN, INT32_MIN, INT32_MIN,
+                                                                                  INT32_MIN}) | (v4si) half),
+                                                v4si);
+                for (int k = 0; k < 4; k++)
+                    rx[i + k] = (int16_t) round[k];
+            }
+            for (; i < n; i++)
+            {
+                float d = (float) rx[i], e = d - y[i];
+
+                e_in += d * d;
+                e_fg += e * e;
+                rx[i] = saturate(e);
+            }
+            e_in += (sum_in[0] + sum_in[1]) + (sum_in[2] + sum_in[3]);
+            e_fg += (sum_fg[0] + sum_fg[1]) + (sum_fg[2] + sum_fg[3]);
         }
         e_fg /= (float) (n - from);
         e_in /= (float) (n - from);
