@@ -755,6 +755,57 @@ static void test_playback_and_barge_in(void)
 }
 
 /* Two calls bridged: each caller hears the other, two ticks later. */
+/* The talk-off guard. LINE_B's hybrid returns the box's audio 20 dB down; with its
+   echo canceller off, the echo of a prompt holding a loud '5' reaches the receiver at
+   about -26 dBm0, plenty for a digit, and must not be reported. A caller's '9' over
+   the same prompt must be. */
+static void test_talk_off_guard(void)
+{
+    static int16_t pcm[SAMPLE_RATE];
+    office_t o;
+    channel_config_t cfg;
+    dtmf_send_params_t p = keys(-12.0f, 80, 80);
+    const engine_event_t *ev;
+    int pid, m;
+
+    REQUIRE(office_open(&o, 1) == 0, "office setup failed");
+    engine_default_config(KIND_FXO, &cfg);
+    cfg.echocan_taps = 0;
+    REQUIRE(engine_configure(o.e, LINE_B, &cfg) == 0, "configure failed: %s", engine_error(o.e));
+    REQUIRE(call_in(&o, LINE_B, CO_B) == 0, "the call did not come in");
+    {
+        /* 400 ms of quiet, then '5' (770 + 1336 Hz) at -6 dBm0 a tone for 120 ms. */
+        uint32_t p1 = 0, p2 = 0;
+        int32_t r1 = dds_phase_rate(770.0f), r2 = dds_phase_rate(1336.0f);
+        int16_t a = dds_scaling_dbm0(-6.0f);
+
+        memset(pcm, 0, sizeof(pcm));
+        for (int i = 3200; i < 3200 + 960; i++)
+            pcm[i] = dds_mod(&p1, r1, a, 0) + dds_mod(&p2, r2, a, 0);
+    }
+    pid = engine_prompt_add(o.e, pcm, SAMPLE_RATE);
+    m = mark();
+    {
+        play_item_t it = item(PLAY_PROMPT, pid, 0, NULL);
+        CHECK(engine_play(o.e, LINE_B, &it, 1, 0, 0) == 0, "play failed: %s", engine_error(o.e));
+    }
+    wait_for(&o, m, LINE_B, EV_PLAY_DONE, 2000);
+    CHECK(count(m, LINE_B, EV_DIGIT) == 0, "the prompt's own '5' came back as a digit");
+
+    m = mark();
+    {
+        play_item_t it = item(PLAY_PROMPT, pid, 0, NULL);
+        engine_play(o.e, LINE_B, &it, 1, 0, 0);
+    }
+    run_ms(o.e, 200);
+    engine_send_digits(o.e, CO_B, "9", &p);
+    wait_for(&o, m, LINE_B, EV_PLAY_DONE, 2000);
+    ev = find(m, LINE_B, EV_DIGIT);
+    CHECK(ev && ev->a == '9' && count(m, LINE_B, EV_DIGIT) == 1, "the caller's key came through as %c, %d digits",
+          ev ? ev->a : '-', count(m, LINE_B, EV_DIGIT));
+    office_close(&o);
+}
+
 static void test_bridge(void)
 {
     office_t o;
@@ -1750,6 +1801,7 @@ int main(void)
     CTEST_RUN(test_caller_id_standards);
     CTEST_RUN(test_digits);
     CTEST_RUN(test_playback_and_barge_in);
+    CTEST_RUN(test_talk_off_guard);
     CTEST_RUN(test_bridge);
     CTEST_RUN(test_hangups);
     CTEST_RUN(test_busy_hangup_plans);
