@@ -46,6 +46,19 @@ typedef int32_t v4si __attribute__((vector_size(16)));
    caller's tone, wins the comparison, and the output takes nonsense from it. */
 #define GEIGEL 0.5f
 #define HANGOVER 240
+/* Geigel's test misses a far end quieter than the box's loudest, such as an exchange's
+   busy tone under a prompt: adapting on it throws the background off, and its silences
+   then hold the prompt's echo uncancelled. Once the filter has shown it knows the echo
+   (it came to rest cancelling 12 dB or more), a stretch whose output keeps more than a
+   quarter (-6 dB) of the echo the foreground expects, beyond the line's noise, holds
+   something that is not echo: the far end talks too, and the background holds still
+   for it and 30 ms after. Longer than an exchange's tone burst (750 ms in a row) it is
+   rather an echo path that changed, and the filter adapts again. */
+#define TRUSTED_RATIO (1.0f / 16.0f)
+#define NOT_ECHO 0.25f
+#define NOISE_MARGIN 4.0f
+#define DISTRUST_STRETCHES 150
+#define NEAR_HANGOVER 6
 #define PEAK_RING (ECHOCAN_MAX_TAPS / STRETCH + 2)
 /* Nor does the output take anything from a stretch received below -60 dBm0: there is
    no echo worth cancelling, and a filter fitted to the codec's idle offset or the
@@ -74,12 +87,15 @@ struct echocan_s
     int harmful;        /* stretches in a row the output was 3 dB above the input */
     int hold;           /* samples the background still holds still for double talk */
     int talked;         /* double talk in this stretch: it proves nothing */
+    int trusted;        /* the foreground has cancelled the echo well: its estimate can judge */
+    int near;           /* stretches the background still holds still for the far end */
+    int near_run;       /* stretches in a row that held more than echo */
     float peak[PEAK_RING];  /* the reference's peaks, a stretch each, over the tail */
     int npeaks, peak_at, peak_n;
     float peak_now, peak_tail;
     int settled;        /* stretches of sending since the background last won */
     int in_stretch;
-    float e_fg, e_bg, e_in;
+    float e_fg, e_bg, e_in, e_y;
     float settled_fg, settled_in;   /* energies over the settling stretches */
     float rest_ratio;   /* output over input energy when it came to rest */
     int poor;           /* blocks in a row the resting filter did 6 dB worse */
@@ -147,7 +163,7 @@ static void stretch_clear(echocan_t *s)
 {
     s->in_stretch = 0;
     s->talked = 0;
-    s->e_fg = s->e_bg = s->e_in = 0.0f;
+    s->e_fg = s->e_bg = s->e_in = s->e_y = 0.0f;
 }
 
 /* Adapting again, along the whole tail. */
@@ -158,7 +174,7 @@ static void wake(echocan_t *s)
     s->jhi = s->taps;
     memcpy(s->bg, s->fg, s->taps * sizeof(float));
     s->better = s->worse = s->settled = s->harmful = 0;
-    s->hold = s->talked = 0;
+    s->hold = s->talked = s->near = s->near_run = 0;
     memset(s->peak, 0, sizeof(s->peak));
     s->npeaks = s->taps / STRETCH + 1;
     s->peak_at = s->peak_n = 0;
@@ -173,6 +189,8 @@ void echocan_reset(echocan_t *s)
     memset(s->x, 0, (s->taps + CHUNK) * sizeof(float));
     s->xpow = 0;
     s->xpow_stale = 0;
+    s->trusted = 0;
+    s->floor = 1e12f;
     wake(s);
 }
 
@@ -225,6 +243,8 @@ static void come_to_rest(echocan_t *s)
     int first = -1, last = -1;
 
     s->rest_ratio = (s->settled_in > 0.0f) ? s->settled_fg / s->settled_in : 1.0f;
+    if (s->rest_ratio <= TRUSTED_RATIO)
+        s->trusted = 1;
     if (s->rest_ratio > 1.0f)
     {
         /* It did more harm than good: rest with no filter at all. */
@@ -275,6 +295,21 @@ static void come_to_rest(echocan_t *s)
 /* At the end of each stretch: which filter cancels better, and what follows. */
 static void judge(echocan_t *s)
 {
+    if (s->trusted && s->e_fg > NOT_ECHO * s->e_y + NOISE_MARGIN * s->floor * STRETCH)
+    {
+        s->near = NEAR_HANGOVER + 1;
+        if (++s->near_run >= DISTRUST_STRETCHES)
+            s->trusted = s->near = s->near_run = 0;
+    }
+    else
+    {
+        s->near_run = 0;
+    }
+    if (s->near > 0)
+    {
+        s->near--;
+        s->talked = 1;
+    }
     if (s->talked || s->e_in < MIN_ECHO_POWER * STRETCH)
     {
         /* Double talk, or too little came in to tell one filter from another. */
@@ -492,11 +527,12 @@ static int adapt(echocan_t *s, int16_t *rx, int n)
         dot2(s->fg + jlo, s->bg + jlo, xw, w, &y_fg, &y_bg);
         e_fg = d - y_fg;
         e_bg = d - y_bg;
-        if (!s->hold && (float) s->xpow >= min_pow)
+        if (!s->hold && !s->near && (float) s->xpow >= min_pow)
             step(s->bg + jlo, xw, MU * e_bg / ((float) s->xpow + min_pow), w);
         s->e_fg += e_fg * e_fg;
         s->e_bg += e_bg * e_bg;
         s->e_in += d * d;
+        s->e_y += y_fg * y_fg;
         rx[i] = saturate(e_fg);
         if (++s->in_stretch == STRETCH)
         {
