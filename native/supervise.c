@@ -4,6 +4,13 @@
 #include "common.h"
 #include "supervise.h"
 
+/* What a cadence must sound like to end a call (see supervise.h): an exchange's tone
+   keeps its level to a fraction of a dB and its steps to a few ms; 3 dB and two
+   blocks leave room for the line's noise and for the block in which a step changes. */
+#define LEVEL_SPREAD 2.0f       /* 3 dB between the loudest and the quietest burst */
+#define SILENCE_BELOW 15.85f    /* silence: 12 dB under the quietest burst */
+#define JITTER_BLOCKS 2
+
 /* Detected tones, in order of how much they matter to a call. */
 static const int detected[] = {TONE_BUSY, TONE_CONGESTION, TONE_RINGBACK, TONE_DIAL};
 
@@ -44,6 +51,7 @@ static void add_pattern(supervise_t *s, const tone_def_t *t, int id, int cycles)
     }
     if (id == TONE_RINGBACK)
         cycles = 1;
+    s->cycles_of[id] = cycles;
     for (int c = 0; c < cycles; c++)
     {
         for (int k = 0; k < t->nsteps; k++)
@@ -99,6 +107,100 @@ static void register_frequencies(supervise_t *s, const tone_plan_t *plan)
     }
 }
 
+/* Energy of blocks first..last (numbers), clipped to what the ring still holds. */
+static void measure(const supervise_t *s, int64_t first, int64_t last, float *mean, float *max)
+{
+    float sum = 0.0f;
+    float top = 0.0f;
+    int n = 0;
+
+    if (first < s->nblock - SUPERVISE_HISTORY + 1)
+        first = s->nblock - SUPERVISE_HISTORY + 1;
+    for (int64_t b = first; b <= last; b++)
+    {
+        float e = s->energy[b % SUPERVISE_HISTORY];
+        sum += e;
+        top = e > top ? e : top;
+        n++;
+    }
+    *mean = n ? sum / n : 0.0f;
+    *max = top;
+}
+
+/* The segment counted from block `from` to block `to`: super_tone_rx counts the block
+   that first shows a change into the old segment, so its sound ran from from-1 to
+   to-1. The blocks at either edge may straddle the change and are left out. */
+static supervise_segment_t make_segment(const supervise_t *s, int tone, int64_t from, int64_t to)
+{
+    supervise_segment_t g;
+    int64_t first = from - 1;
+    int64_t last = to - 1;
+
+    if (last - first >= 2)
+    {
+        first++;
+        last--;
+    }
+    g.tone = tone;
+    g.blocks = (int) (to - from + 1);
+    measure(s, first < 0 ? 0 : first, last, &g.mean, &g.max);
+    return g;
+}
+
+/* Whether the segments (n of them) sound like an exchange's cadenced tone: bursts of
+   one level, silences that are silent. */
+static int regular(const supervise_segment_t *w, int n)
+{
+    float quietest = 0.0f;
+    float loudest = 0.0f;
+    int bursts = 0;
+    int silences = 0;
+
+    for (int i = 0; i < n; i++)
+    {
+        if (!w[i].tone)
+            continue;
+        quietest = (bursts == 0 || w[i].mean < quietest) ? w[i].mean : quietest;
+        loudest = (bursts == 0 || w[i].mean > loudest) ? w[i].mean : loudest;
+        bursts++;
+    }
+    if (bursts == 0 || loudest > quietest * LEVEL_SPREAD)
+        return 0;
+    for (int i = 0; i < n; i++)
+    {
+        if (w[i].tone)
+            continue;
+        if (w[i].max * SILENCE_BELOW > quietest)
+            return 0;
+        silences++;
+    }
+    return silences > 0;
+}
+
+/* Whether the candidate tone, matched by super_tone_rx, is confirmed by the segments
+   heard so far; `ongoing` counts the segment in progress (which super_tone_rx matched
+   as the pattern's last step once it was long enough). */
+static int confirmed(supervise_t *s, int tone, int ongoing)
+{
+    const tone_def_t *t = &s->plan->tone[tone];
+    int need = s->cycles_of[tone] * t->nsteps;
+    supervise_segment_t w[SUPERVISE_SEGMENTS];
+    int done = ongoing ? need - 1 : need;
+
+    if (done > s->nseg || need > SUPERVISE_SEGMENTS)
+        return 0;
+    memcpy(w, &s->seg[s->nseg - done], done * sizeof(w[0]));
+    /* Each complete step lasts as long as the same step a cycle before. */
+    for (int i = t->nsteps; i < done; i++)
+    {
+        if (abs(w[i].blocks - w[i - t->nsteps].blocks) > JITTER_BLOCKS)
+            return 0;
+    }
+    if (ongoing)
+        w[done] = make_segment(s, 0, s->seg_start, s->nblock);
+    return regular(w, need);
+}
+
 static void tone_report(void *user, int code, int level, int delay)
 {
     supervise_t *s = (supervise_t *) user;
@@ -106,17 +208,64 @@ static void tone_report(void *user, int code, int level, int delay)
 
     (void) level;
     (void) delay;
+    if (tone == TONE_BUSY || tone == TONE_CONGESTION)
+    {
+        s->candidate = tone;
+        if (!confirmed(s, tone, 1))
+            return;
+        s->candidate = TONE_NONE;
+    }
     if (tone != TONE_NONE)
     {
         s->current = tone;
         s->report(s->user, tone, 1);
     }
-    else if (s->current != TONE_NONE)
+    else
     {
-        int was = s->current;
-        s->current = TONE_NONE;
-        s->report(s->user, was, 0);
+        s->candidate = TONE_NONE;
+        if (s->current != TONE_NONE)
+        {
+            int was = s->current;
+            s->current = TONE_NONE;
+            s->report(s->user, was, 0);
+        }
     }
+}
+
+/* super_tone_rx closes a segment: keep it, and see whether a candidate it matched
+   earlier now looks right. */
+static void segment_report(void *user, int f1, int f2, int duration)
+{
+    supervise_t *s = (supervise_t *) user;
+
+    (void) f2;
+    (void) duration;
+    if (s->nseg == SUPERVISE_SEGMENTS)
+    {
+        memmove(&s->seg[0], &s->seg[1], (SUPERVISE_SEGMENTS - 1) * sizeof(s->seg[0]));
+        s->nseg--;
+    }
+    s->seg[s->nseg++] = make_segment(s, f1 >= 0, s->seg_start, s->nblock - 1);
+    s->seg_start = s->nblock;
+    if (s->candidate != TONE_NONE && s->current == TONE_NONE && confirmed(s, s->candidate, 0))
+    {
+        s->current = s->candidate;
+        s->candidate = TONE_NONE;
+        s->report(s->user, s->current, 1);
+    }
+}
+
+static void start(supervise_t *s)
+{
+    super_tone_rx_init(s->rx, s->desc, tone_report, s);
+    super_tone_rx_segment_callback(s->rx, segment_report);
+    s->current = TONE_NONE;
+    s->candidate = TONE_NONE;
+    s->fill = 0;
+    s->nblock = 0;
+    s->seg_start = 0;
+    s->nseg = 0;
+    memset(s->energy, 0, sizeof(s->energy));
 }
 
 supervise_t *supervise_init(supervise_t *s, const tone_plan_t *plan, int cycles,
@@ -138,15 +287,23 @@ supervise_t *supervise_init(supervise_t *s, const tone_plan_t *plan, int cycles,
     }
     s->report = report;
     s->user = user;
+    s->plan = plan;
     s->desc = super_tone_rx_make_descriptor(NULL);
     if (s->desc == NULL)
         goto fail;
     register_frequencies(s, plan);
+    /* Congestion's cadence is about twice as fast as busy's: twice the cycles take
+       about as long to hear and are as hard for music to imitate. */
     for (unsigned i = 0; i < sizeof(detected) / sizeof(detected[0]); i++)
-        add_pattern(s, &plan->tone[detected[i]], detected[i], cycles);
+    {
+        int id = detected[i];
+        int n = (id == TONE_CONGESTION) ? 2 * cycles : cycles;
+        add_pattern(s, &plan->tone[id], id, n > SUPERVISE_MAX_CYCLES ? SUPERVISE_MAX_CYCLES : n);
+    }
     s->rx = super_tone_rx_init(NULL, s->desc, tone_report, s);
     if (s->rx == NULL)
         goto fail;
+    start(s);
     return s;
 
 fail:
@@ -178,13 +335,41 @@ int supervise_free(supervise_t *s)
 
 void supervise_rx(supervise_t *s, const int16_t *amp, int n)
 {
-    super_tone_rx(s->rx, amp, n);
+    static const int16_t silence[SUPERVISE_BLOCK];
+
+    while (n > 0)
+    {
+        int take = SUPERVISE_BLOCK - s->fill;
+        float e = 0.0f;
+        float loud = 0.0f;
+
+        if (take > n)
+            take = n;
+        memcpy(s->block + s->fill, amp, take * sizeof(int16_t));
+        s->fill += take;
+        amp += take;
+        n -= take;
+        if (s->fill < SUPERVISE_BLOCK)
+            break;
+        s->fill = 0;
+        for (int i = 0; i < SUPERVISE_BLOCK; i++)
+            e += (float) s->block[i] * s->block[i];
+        e /= SUPERVISE_BLOCK;
+        s->energy[s->nblock % SUPERVISE_HISTORY] = e;
+        for (int i = 0; i < SUPERVISE_HISTORY; i++)
+            loud = s->energy[i] > loud ? s->energy[i] : loud;
+        /* A block 12 dB under the loudest of the last second reaches super_tone_rx as
+           silence, as a busy tone's silences are silent by the rule above. It finishes
+           its block inside this call, so the callbacks see nblock as this block's
+           number. */
+        super_tone_rx(s->rx, e * SILENCE_BELOW < loud ? silence : s->block, SUPERVISE_BLOCK);
+        s->nblock++;
+    }
 }
 
 void supervise_reset(supervise_t *s)
 {
     /* The detector only hears connected calls, so without this the end of one call's
        cadence would run on into the next call's first sounds. */
-    super_tone_rx_init(s->rx, s->desc, tone_report, s);
-    s->current = TONE_NONE;
+    start(s);
 }

@@ -8,9 +8,19 @@
  *  - Patterns come from the same tone plan the box plays (toneplan.h), widened by
  *    tolerances here: on and off times +/-15 % and 40 ms, to cover exchanges that
  *    round their cadences and the detector's 16 ms resolution.
- *  - A cadenced tone is reported only after `cycles` regular on/off cycles, so that
- *    speech and music do not look like busy tone (Asterisk's busycount idea).
+ *  - A cadenced tone is reported only after `cycles` regular on/off cycles (twice as
+ *    many for congestion, whose cycles are half as long), so that speech and music do
+ *    not look like busy tone (Asterisk's busycount idea).
  *  - Detection runs on spandsp's super_tone_rx; this module owns its descriptor.
+ *  - Busy and congestion end a call, so super_tone_rx's match is only a candidate: it
+ *    counts once the cycles it matched also look like an exchange's tone and not like
+ *    a note of music or a syllable. The bursts keep one level (within 3 dB); the
+ *    silences are silent (12 dB under the quietest burst); each burst and each silence
+ *    lasts as long as the same step a cycle earlier (within 2 blocks of 16 ms). A
+ *    candidate that fails is checked again at each new segment while it lasts.
+ *  - Blocks far below what the line carried in the last second (12 dB) reach
+ *    super_tone_rx as silence: the faint rest of the box's own echo in a busy tone's
+ *    silences would otherwise break the cadence.
  */
 #ifndef APPLIANCE_SUPERVISE_H
 #define APPLIANCE_SUPERVISE_H
@@ -26,15 +36,41 @@
 
 typedef void (*supervise_report_func_t)(void *user, int tone, int on);
 
+/* super_tone_rx's block: 128 samples, 16 ms. */
+#define SUPERVISE_BLOCK 128
+/* Block energies kept: one second, more than any burst or silence that is checked. */
+#define SUPERVISE_HISTORY 64
+/* Segments kept: a full pattern of the most cycles, plus the one in progress. */
+#define SUPERVISE_SEGMENTS (2 * SUPERVISE_MAX_CYCLES + 2)
+
+typedef struct
+{
+    int tone;                   /* a monitored tone was heard (not silence or sound) */
+    int blocks;                 /* length, in blocks */
+    float mean;                 /* mean block energy inside it */
+    float max;                  /* loudest block inside it */
+} supervise_segment_t;
+
 typedef struct supervise_s
 {
     super_tone_rx_descriptor_t *desc;
     super_tone_rx_state_t *rx;
+    const tone_plan_t *plan;
+    int cycles_of[TONE_COUNT];  /* cycles each tone's pattern asks for */
     int tone_of[TONE_COUNT];    /* super_tone_rx's tone index -> enum tone_id */
     int ntones;
-    int current;                /* tone heard now, or TONE_NONE */
+    int current;                /* tone reported now, or TONE_NONE */
+    int candidate;              /* busy or congestion matched but not yet confirmed */
     supervise_report_func_t report;
     void *user;
+
+    int16_t block[SUPERVISE_BLOCK];
+    int fill;
+    float energy[SUPERVISE_HISTORY];    /* per block, ring indexed by block number */
+    int64_t nblock;                     /* blocks handed to super_tone_rx */
+    int64_t seg_start;                  /* first block of the segment in progress */
+    supervise_segment_t seg[SUPERVISE_SEGMENTS];    /* completed, oldest first */
+    int nseg;
 } supervise_t;
 
 supervise_t *supervise_init(supervise_t *s, const tone_plan_t *plan, int cycles,
