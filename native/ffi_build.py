@@ -23,7 +23,13 @@ ffibuilder.set_source(
     sources=sorted(os.path.relpath(p) for p in glob.glob(os.path.join(HERE, "*.c"))),
     include_dirs=[os.path.relpath(HERE)],
     libraries=["spandsp", "m"],
-    extra_compile_args=["-std=gnu11", "-O2", "-Wall"],
+    # The engine's tick calls across modules for every channel every 20 ms: link-time
+    # optimisation inlines those calls, and hidden visibility lets it (only the module's
+    # init function, which Python marks for export itself, leaves the library), so they
+    # are plain calls rather than trips through the PLT. -O3 for the loops over frames.
+    # No -march: the extension must run on any x86-64.
+    extra_compile_args=["-std=gnu11", "-O3", "-Wall", "-flto", "-fvisibility=hidden"],
+    extra_link_args=["-O3", "-flto=auto", "-fvisibility=hidden"],
 )
 
 if __name__ == "__main__":
