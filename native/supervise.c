@@ -265,6 +265,8 @@ static void start(supervise_t *s)
     s->nblock = 0;
     s->seg_start = 0;
     s->nseg = 0;
+    s->loud = 0.0f;
+    s->loud_at = 0;
     memset(s->energy, 0, sizeof(s->energy));
 }
 
@@ -333,37 +335,81 @@ int supervise_free(supervise_t *s)
     return 0;
 }
 
-void supervise_rx(supervise_t *s, const int16_t *amp, int n)
+/* Four sums in flight: the additions do not wait on each other. */
+static float block_energy(const int16_t *a)
+{
+    float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+
+    for (int i = 0; i < SUPERVISE_BLOCK; i += 4)
+    {
+        float a0 = a[i], a1 = a[i + 1], a2 = a[i + 2], a3 = a[i + 3];
+
+        s0 += a0 * a0;
+        s1 += a1 * a1;
+        s2 += a2 * a2;
+        s3 += a3 * a3;
+    }
+    return ((s0 + s1) + (s2 + s3)) / SUPERVISE_BLOCK;
+}
+
+/* One block to super_tone_rx, with its energy noted. */
+static void block(supervise_t *s, const int16_t *blk)
 {
     static const int16_t silence[SUPERVISE_BLOCK];
+    float e = block_energy(blk);
 
+    s->energy[s->nblock % SUPERVISE_HISTORY] = e;
+    /* The loudest block of the last second, looked for again only when it leaves it. */
+    if (e >= s->loud)
+    {
+        s->loud = e;
+        s->loud_at = s->nblock;
+    }
+    else if (s->nblock - s->loud_at >= SUPERVISE_HISTORY)
+    {
+        s->loud = 0.0f;
+        for (int64_t b = s->nblock - SUPERVISE_HISTORY + 1; b <= s->nblock; b++)
+        {
+            if (s->energy[b % SUPERVISE_HISTORY] >= s->loud)
+            {
+                s->loud = s->energy[b % SUPERVISE_HISTORY];
+                s->loud_at = b;
+            }
+        }
+    }
+    /* A block 12 dB under the loudest of the last second reaches super_tone_rx as
+       silence, as a busy tone's silences are silent by the rule above. It finishes
+       its block inside this call, so the callbacks see nblock as this block's
+       number. */
+    super_tone_rx(s->rx, e * SILENCE_BELOW < s->loud ? silence : blk, SUPERVISE_BLOCK);
+    s->nblock++;
+}
+
+void supervise_rx(supervise_t *s, const int16_t *amp, int n)
+{
     while (n > 0)
     {
-        int take = SUPERVISE_BLOCK - s->fill;
-        float e = 0.0f;
-        float loud = 0.0f;
+        int take;
 
+        if (s->fill == 0 && n >= SUPERVISE_BLOCK)
+        {
+            block(s, amp);
+            amp += SUPERVISE_BLOCK;
+            n -= SUPERVISE_BLOCK;
+            continue;
+        }
+        take = SUPERVISE_BLOCK - s->fill;
         if (take > n)
             take = n;
         memcpy(s->block + s->fill, amp, take * sizeof(int16_t));
         s->fill += take;
         amp += take;
         n -= take;
-        if (s->fill < SUPERVISE_BLOCK)
-            break;
-        s->fill = 0;
-        for (int i = 0; i < SUPERVISE_BLOCK; i++)
-            e += (float) s->block[i] * s->block[i];
-        e /= SUPERVISE_BLOCK;
-        s->energy[s->nblock % SUPERVISE_HISTORY] = e;
-        for (int i = 0; i < SUPERVISE_HISTORY; i++)
-            loud = s->energy[i] > loud ? s->energy[i] : loud;
-        /* A block 12 dB under the loudest of the last second reaches super_tone_rx as
-           silence, as a busy tone's silences are silent by the rule above. It finishes
-           its block inside this call, so the callbacks see nblock as this block's
-           number. */
-        super_tone_rx(s->rx, e * SILENCE_BELOW < loud ? silence : s->block, SUPERVISE_BLOCK);
-        s->nblock++;
+        if (s->fill == SUPERVISE_BLOCK)
+        {
+            s->fill = 0;
+            block(s, s->block);
+        }
     }
 }
 

@@ -68,6 +68,8 @@ typedef struct supervise_s
     int fill;
     float energy[SUPERVISE_HISTORY];    /* per block, ring indexed by block number */
     int64_t nblock;                     /* blocks handed to super_tone_rx */
+    float loud;                         /* the loudest block of the last second */
+    int64_t loud_at;                    /* and its number */
     int64_t seg_start;                  /* first block of the segment in progress */
     supervise_segment_t seg[SUPERVISE_SEGMENTS];    /* completed, oldest first */
     int nseg;
