@@ -28,7 +28,7 @@ typedef struct
 
 typedef struct dtmfgen_s
 {
-    char digits[DTMFGEN_MAX_DIGITS + 1];
+    int active;             /* first: every frame of every channel asks */
     int ndigits;
     int cur;
     int64_t pos;            /* samples into the current digit's on+off period */
@@ -41,7 +41,7 @@ typedef struct dtmfgen_s
     int16_t scale_low;
     int16_t scale_high;
     dtmf_send_params_t params;
-    int active;
+    char digits[DTMFGEN_MAX_DIGITS + 1];
 } dtmfgen_t;
 
 dtmfgen_t *dtmfgen_init(dtmfgen_t *s);

@@ -50,7 +50,6 @@ typedef struct
 
 typedef struct player_s
 {
-    play_step_t step[PLAY_MAX_ITEMS];
     int nsteps;
     int cur;
     int64_t pos;            /* samples into the current step */
@@ -67,6 +66,8 @@ typedef struct player_s
     dtmf_tx_state_t *dtmf;
     int dtmf_on_ms;
     int dtmf_off_ms;
+    /* The list last: every frame reads the state above and one step of it. */
+    play_step_t step[PLAY_MAX_ITEMS];
 } player_t;
 
 player_t *player_init(player_t *s);
