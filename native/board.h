@@ -96,6 +96,9 @@ struct board_ops
        none (DAHDI's echocanceller= and DAHDI_ECHOCANCEL_PARAMS). NULL: the board
        has none. */
     int (*echocan)(board_t *b, int ch, int taps);
+    /* Whether any channel has an event waiting, so that a tick with none need not ask
+       each channel in turn. NULL: the board cannot tell, and every channel is asked. */
+    int (*pending)(board_t *b);
 };
 
 struct board_s

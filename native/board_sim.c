@@ -37,6 +37,7 @@ typedef struct
     int audio;
     sim_chan_t *ch;         /* 1..n */
     linemodel_t **line_of;  /* by port channel */
+    int queued;             /* events waiting, on all channels */
 } board_sim_t;
 
 /* G.711 by table, as engine.c codes it: the values of spandsp's functions, which fill
@@ -103,6 +104,7 @@ static int push(board_t *b, int ch, int type, int a, int bval, const char *text)
         return ERR_BOARD;   /* the engine drains every tick; a full queue is a bug */
     ev = &c->evq[(c->head + c->count) % EVQ];
     c->count++;
+    sim(b)->queued++;
     ev->type = type;
     ev->a = a;
     ev->b = bval;
@@ -265,7 +267,13 @@ static int s_get_event(board_t *b, int ch, board_event_t *ev)
     *ev = c->evq[c->head];
     c->head = (c->head + 1) % EVQ;
     c->count--;
+    sim(b)->queued--;
     return 1;
+}
+
+static int s_pending(board_t *b)
+{
+    return sim(b)->queued > 0;
 }
 
 static int s_oob(board_t *b, int ch, const board_event_t *ev)
@@ -383,7 +391,7 @@ static int s_echocan(board_t *b, int ch, int taps)
 static const struct board_ops sim_ops =
 {
     "sim", s_channels, s_kind, s_has_audio, s_set_law, s_read, s_write, s_hook,
-    s_get_event, s_oob, s_tick, s_free, s_echocan
+    s_get_event, s_oob, s_tick, s_free, s_echocan, s_pending
 };
 
 board_t *board_sim_new(int nchannels, int audio)

@@ -412,7 +412,9 @@ static void tick(engine_t *e)
     board_event_t bev;
     uint8_t block[FRAME_SAMPLES];
 
-    for (int i = 1; i <= e->nch; i++)
+    /* Most ticks bring no signalling: a board that can tell spares asking each channel,
+       and stops being asked once what it had is taken. */
+    for (int i = 1; i <= e->nch && (b->ops->pending == NULL || b->ops->pending(b)); i++)
     {
         channel_t *c = &e->ch[i];
         if (!c->configured)

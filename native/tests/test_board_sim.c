@@ -197,6 +197,8 @@ static void test_event_queue_full(void)
     int n = 0;
 
     REQUIRE(b != NULL, "board setup failed");
+    REQUIRE(b->ops->pending != NULL, "the simulated board cannot tell whether events wait");
+    CHECK(!b->ops->pending(b), "a new board has events pending");
     for (int i = 0; i < 40; i++)
     {
         if (b->ops->hook(b, CO, HOOK_RING) == ERR_BOARD)
@@ -207,13 +209,18 @@ static void test_event_queue_full(void)
     CHECK(refused == 16, "%d events refused with a full queue, expected 16", refused);
     while (next_event(b, LINE, &ev))
     {
+        CHECK(b->ops->pending(b) == (n < 63), "event %d: pending says %d", n, b->ops->pending(b));
         CHECK(ev.type == ((n % 2) ? BEV_RING_END : BEV_RING_BEGIN), "event %d is %d", n, ev.type);
         n++;
     }
     CHECK(n == 64, "%d events queued, expected 64", n);
+    /* Refused events were never counted: drained, nothing is pending. */
+    CHECK(!b->ops->pending(b), "a drained board has events pending");
     /* Drained, it takes events again. */
     b->ops->hook(b, CO, HOOK_RING);
+    CHECK(b->ops->pending(b), "an event waits and the board says none");
     CHECK(only_event(b, LINE) == BEV_RING_BEGIN, "the drained queue took no event");
+    CHECK(!b->ops->pending(b), "the last event taken, the board still has events pending");
     board_free(b);
 }
 
