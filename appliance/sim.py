@@ -172,22 +172,24 @@ class SimOffice:
                 if far is not None and far._capture is not None:
                     rows = batch.taps[batch.taps["chan"] == chan]
                     far._capture.append(rows["rx"].reshape(-1).copy())
-        for ev in batch.events:
-            if ev.kind == "play-done" and ev.channel in self._pending_prompt:
-                if self._try_remove(self._pending_prompt[ev.channel]):
-                    del self._pending_prompt[ev.channel]
+        if self._pending_prompt:    # rarely: only while a far end sends audio
+            for ev in batch.events:
+                if ev.kind == "play-done" and ev.channel in self._pending_prompt:
+                    if self._try_remove(self._pending_prompt[ev.channel]):
+                        del self._pending_prompt[ev.channel]
         return batch.events
 
     def run(self, ms: float, on_event: Optional[Callable[[Event], None]] = None) -> List[Event]:
         """Runs the clock ms forward; on_event sees each event as it comes, and may command."""
         frames = max(1, int(round(ms / FRAME_MS)))
         out: List[Event] = []
+        stop = on_event is not None
         while frames > 0:
-            batch = self.engine.run(frames, stop_on_event=on_event is not None)
+            batch = self.engine.run(frames, stop_on_event=stop)
             frames -= batch.frames
             evs = self._take(batch)
-            out.extend(evs)
-            if on_event:
+            out += evs
+            if stop:
                 for ev in evs:
                     on_event(ev)
         return out

@@ -372,3 +372,26 @@ def test_signalling_only_call():
         caller.hangup()             # the exchange plays busy tone, and the port hears it
         ev = o.run_until(lambda e: e.channel == port and e.kind == "hangup")
         assert ev.cause == "busy-tone"
+
+
+def test_events_read_from_a_batch_as_c_wrote_them():
+    """The batch is unpacked from its bytes: every field and text as the C structs hold
+    them, read as cffi reads them, with unknown types by number."""
+    from appliance.binding import ffi
+    from appliance.engine import EVENTS, Event, _events
+
+    evs = ffi.new("engine_event_t[]", 4)
+    evs[0].type, evs[0].chan, evs[0].sample = 7, 3, 2 ** 40
+    evs[0].a, evs[0].b, evs[0].c = ord("5"), -5, -2 ** 31
+    evs[1].type, evs[1].text, evs[1].text2 = 3, b"5551234", b"N" * 39
+    evs[2].type, evs[2].text, evs[2].text2 = 99, b"x" * 40, bytes([0xE9, 0x41])
+    evs[3].type = 8
+    got = _events(evs, 4)
+    for ev, raw in zip(got, evs):
+        want = Event(EVENTS.get(raw.type, str(raw.type)), raw.chan, raw.sample, raw.a, raw.b, raw.c,
+                     ffi.string(raw.text).decode("ascii", "replace"),
+                     ffi.string(raw.text2).decode("ascii", "replace"))
+        assert ev == want and hash(ev) == hash(want) and repr(ev) == repr(want)
+    assert got[0].digit == "5" and got[2].kind == "99" and got[2].text == "x" * 40
+    with pytest.raises(AttributeError):
+        got[0].a = 1        # still frozen
