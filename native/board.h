@@ -99,6 +99,12 @@ struct board_ops
     /* Whether any channel has an event waiting, so that a tick with none need not ask
        each channel in turn. NULL: the board cannot tell, and every channel is asked. */
     int (*pending)(board_t *b);
+    /* Linear audio, as DAHDI hands it to a channel in DAHDI_SETLINEAR mode: the board
+       codes and decodes G.711 itself, so a block crosses the codec once, not coded by
+       the engine only for the board to decode it. The samples are exactly the byte
+       path's, decoded: the same law, the same coding. NULL: blocks of bytes only. */
+    int (*read_linear)(board_t *b, int ch, int16_t *pcm);
+    int (*write_linear)(board_t *b, int ch, const int16_t *pcm);
 };
 
 struct board_s

@@ -25,7 +25,7 @@ typedef struct
     int head;
     int count;
     echocan_t *ec;          /* port: the line echo canceller, or NULL */
-    uint8_t tx[FRAME_SAMPLES];
+    int16_t tx[FRAME_SAMPLES];  /* what was written, as the codec decodes it */
     int16_t rx[FRAME_SAMPLES];
     board_event_t evq[EVQ];
 } sim_chan_t;
@@ -47,11 +47,16 @@ typedef struct
 static int16_t g711_dec[2][256];
 static uint8_t alaw_enc[1 << 12];
 static uint8_t ulaw_enc[(1 << 14) + 1];
+/* A sample coded and decoded again, by the same slots: the round trip through the
+   codec in one lookup, for audio that crosses the board linear. */
+static int16_t alaw_codec[1 << 12];
+static int16_t ulaw_codec[(1 << 14) + 1];
 static int g711_ready;
 
+/* (x >> 4) + 2048, written so that it stays in unsigned 16-bit arithmetic. */
 static inline int alaw_slot(int16_t x)
 {
-    return (x >> 4) + (1 << 11);
+    return ((uint16_t) x >> 4) ^ (1 << 11);
 }
 
 static inline int ulaw_slot(int16_t x)
@@ -76,7 +81,26 @@ static void g711_tables(void)
         alaw_enc[alaw_slot((int16_t) x)] = linear_to_alaw(x);
         ulaw_enc[ulaw_slot((int16_t) x)] = linear_to_ulaw(x);
     }
+    for (int i = 0; i < (1 << 12); i++)
+        alaw_codec[i] = g711_dec[LAW_ALAW][alaw_enc[i]];
+    for (int i = 0; i <= (1 << 14); i++)
+        ulaw_codec[i] = g711_dec[LAW_ULAW][ulaw_enc[i]];
     g711_ready = 1;
+}
+
+/* A block of linear samples through a law's codec; in and out may be the same. */
+static void codec(int law, const int16_t *in, int16_t *out)
+{
+    if (law == LAW_ALAW)
+    {
+        for (int i = 0; i < FRAME_SAMPLES; i++)
+            out[i] = alaw_codec[alaw_slot(in[i])];
+    }
+    else
+    {
+        for (int i = 0; i < FRAME_SAMPLES; i++)
+            out[i] = ulaw_codec[ulaw_slot(in[i])];
+    }
 }
 
 static board_sim_t *sim(board_t *b)
@@ -172,6 +196,28 @@ static int s_read(board_t *b, int ch, uint8_t *block)
     return FRAME_SAMPLES;
 }
 
+/* What s_read would code, decoded: the idle code when the line brought nothing. */
+static int s_read_linear(board_t *b, int ch, int16_t *pcm)
+{
+    sim_chan_t *c = chan(b, ch);
+
+    if (c == NULL)
+        return ERR_CHANNEL;
+    if (!sim(b)->audio)
+        return 0;
+    c->read = 1;
+    if (!c->rx_valid)
+    {
+        const int16_t idle = g711_dec[c->law][(c->law == LAW_ALAW) ? 0xD5 : 0xFF];
+
+        for (int i = 0; i < FRAME_SAMPLES; i++)
+            pcm[i] = idle;
+        return FRAME_SAMPLES;
+    }
+    codec(c->law, c->rx, pcm);
+    return FRAME_SAMPLES;
+}
+
 static int s_write(board_t *b, int ch, const uint8_t *block)
 {
     sim_chan_t *c = chan(b, ch);
@@ -180,7 +226,21 @@ static int s_write(board_t *b, int ch, const uint8_t *block)
         return ERR_CHANNEL;
     if (!sim(b)->audio)
         return 0;
-    memcpy(c->tx, block, FRAME_SAMPLES);
+    for (int i = 0; i < FRAME_SAMPLES; i++)
+        c->tx[i] = g711_dec[c->law][block[i]];
+    c->wrote = 1;
+    return FRAME_SAMPLES;
+}
+
+static int s_write_linear(board_t *b, int ch, const int16_t *pcm)
+{
+    sim_chan_t *c = chan(b, ch);
+
+    if (c == NULL)
+        return ERR_CHANNEL;
+    if (!sim(b)->audio)
+        return 0;
+    codec(c->law, pcm, c->tx);
     c->wrote = 1;
     return FRAME_SAMPLES;
 }
@@ -287,43 +347,18 @@ static int s_oob(board_t *b, int ch, const board_event_t *ev)
     return push(b, c->peer, ev->type, ev->a, ev->b, ev->text);
 }
 
-static void decode(const sim_chan_t *c, int16_t *out)
-{
-    if (c->law == LAW_ALAW)
-    {
-        for (int i = 0; i < FRAME_SAMPLES; i++)
-            out[i] = g711_dec[LAW_ALAW][c->tx[i]];
-    }
-    else
-    {
-        for (int i = 0; i < FRAME_SAMPLES; i++)
-            out[i] = g711_dec[LAW_ULAW][c->tx[i]];
-    }
-}
-
 /* What a card does to a port's receive block before the engine reads it: its codec
    codes the line's signal, and DAHDI's canceller works on the decoded block with what
    the port sent as the reference (the block is coded again when read). */
 static void cancel_echo(sim_chan_t *p, const int16_t *box_tx)
 {
-    if (p->law == LAW_ALAW)
-    {
-        for (int i = 0; i < FRAME_SAMPLES; i++)
-            p->rx[i] = g711_dec[LAW_ALAW][alaw_enc[alaw_slot(p->rx[i])]];
-    }
-    else
-    {
-        for (int i = 0; i < FRAME_SAMPLES; i++)
-            p->rx[i] = g711_dec[LAW_ULAW][ulaw_enc[ulaw_slot(p->rx[i])]];
-    }
+    codec(p->law, p->rx, p->rx);
     echocan_update(p->ec, box_tx, p->rx, FRAME_SAMPLES);
 }
 
 static void s_tick(board_t *b)
 {
     board_sim_t *s = sim(b);
-    int16_t box_tx[FRAME_SAMPLES];
-    int16_t far_tx[FRAME_SAMPLES];
 
     if (!s->audio)
         return;
@@ -342,14 +377,10 @@ static void s_tick(board_t *b)
             p->rx_valid = f->rx_valid = 0;
             continue;
         }
-        if (p->wrote)
-            decode(p, box_tx);
-        if (f->wrote)
-            decode(f, far_tx);
-        linemodel_to_box(lm, f->wrote ? far_tx : NULL, p->wrote ? box_tx : NULL, p->rx, FRAME_SAMPLES);
-        linemodel_to_far(lm, p->wrote ? box_tx : NULL, f->rx, FRAME_SAMPLES);
+        linemodel_to_box(lm, f->wrote ? f->tx : NULL, p->wrote ? p->tx : NULL, p->rx, FRAME_SAMPLES);
+        linemodel_to_far(lm, p->wrote ? p->tx : NULL, f->rx, FRAME_SAMPLES);
         if (p->ec)
-            cancel_echo(p, p->wrote ? box_tx : NULL);
+            cancel_echo(p, p->wrote ? p->tx : NULL);
         p->rx_valid = f->rx_valid = 1;
         p->wrote = f->wrote = p->read = f->read = 0;
     }
@@ -391,7 +422,7 @@ static int s_echocan(board_t *b, int ch, int taps)
 static const struct board_ops sim_ops =
 {
     "sim", s_channels, s_kind, s_has_audio, s_set_law, s_read, s_write, s_hook,
-    s_get_event, s_oob, s_tick, s_free, s_echocan, s_pending
+    s_get_event, s_oob, s_tick, s_free, s_echocan, s_pending, s_read_linear, s_write_linear
 };
 
 board_t *board_sim_new(int nchannels, int audio)

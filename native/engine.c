@@ -426,12 +426,17 @@ static void tick(engine_t *e)
     for (int i = 1; e->audio && i <= e->nch; i++)
     {
         channel_t *c = &e->ch[i];
+        int got;
+
         c->audio = 0;
         if (!c->configured || !channel_audio_active(c))
             continue;
-        if (b->ops->read(b, i, block) == FRAME_SAMPLES)
-        {
+        if (b->ops->read_linear)
+            got = b->ops->read_linear(b, i, c->rx);
+        else if ((got = b->ops->read(b, i, block)) == FRAME_SAMPLES)
             decode_block(c->cfg.law, block, c->rx);
+        if (got == FRAME_SAMPLES)
+        {
             c->audio = 1;
             channel_rx(e, c);
         }
@@ -445,7 +450,11 @@ static void tick(engine_t *e)
         if (!channel_audio_active(c) && !c->audio)
             continue;
         channel_tx(e, c);
-        if (e->audio)
+        if (e->audio && b->ops->write_linear)
+        {
+            b->ops->write_linear(b, i, c->tx);
+        }
+        else if (e->audio)
         {
             encode_block(c->cfg.law, c->tx, block);
             b->ops->write(b, i, block);

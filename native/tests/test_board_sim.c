@@ -123,6 +123,11 @@ static void test_new_and_connect(void)
         CHECK(b->ops->set_law(b, 7, LAW_ALAW) == ERR_CHANNEL, "set_law on an unconnected channel");
         CHECK(b->ops->read(b, 7, block) == ERR_CHANNEL, "read on an unconnected channel");
         CHECK(b->ops->write(b, 8, block) == ERR_CHANNEL, "write on an unconnected channel");
+        {
+            int16_t pcm[FRAME_SAMPLES] = {0};
+            CHECK(b->ops->read_linear(b, 7, pcm) == ERR_CHANNEL, "read_linear on an unconnected channel");
+            CHECK(b->ops->write_linear(b, 0, pcm) == ERR_CHANNEL, "write_linear on channel 0");
+        }
         CHECK(b->ops->hook(b, 0, HOOK_OFFHOOK) == ERR_CHANNEL, "hook on channel 0");
         CHECK(b->ops->get_event(b, 9, &ev) == 0, "an event on channel 9 of 8");
         CHECK(b->ops->oob(b, 7, &ev) == ERR_CHANNEL, "oob on an unconnected channel");
@@ -444,6 +449,90 @@ static void test_audio_through_line(void)
     board_free(b);
 }
 
+static int16_t lcg_sample(uint32_t *seed, int amplitude)
+{
+    *seed = *seed * 1664525u + 1013904223u;
+    return (int16_t) ((int32_t) (*seed >> 16) % (2 * amplitude + 1) - amplitude);
+}
+
+/* Linear audio is the byte path decoded, bit for bit: two boards with the same lines
+   (loss, noise, echo) and echo cancellers, one driven with G.711 blocks and one
+   linear, hear the same through every law and level, quiet ticks included. */
+static void test_linear_audio(void)
+{
+    static const int laws[][2] = {{LAW_ALAW, LAW_ULAW}, {LAW_ULAW, LAW_ALAW}, {LAW_ALAW, LAW_ALAW}, {LAW_ULAW, LAW_ULAW}};
+    static const int amplitudes[] = {32767, 9000, 300, 7};
+    board_t *bytes = board_sim_new(4, 1);
+    board_t *lin = board_sim_new(4, 1);
+    line_params_t p;
+    uint32_t seed = 12345;
+    int mismatches = 0;
+
+    REQUIRE(bytes != NULL && lin != NULL, "board setup failed");
+    REQUIRE(lin->ops->read_linear != NULL && lin->ops->write_linear != NULL, "the simulated board has no linear audio");
+    line_params_default(&p);
+    p.loss_db = 3.0f;
+    p.noise_dbm0 = -60.0f;
+    p.echo_delay_ms = 12;
+    p.echo_return_loss_db = 20.0f;
+    for (int k = 0; k < 2; k++)
+    {
+        board_t *b = k ? lin : bytes;
+        CHECK(board_sim_connect(b, LINE, CO, KIND_FXO, &p) == 0 && board_sim_connect(b, PORT, PHONE, KIND_FXS, &p) == 0
+              && b->ops->echocan(b, LINE, 128) == 0 && b->ops->echocan(b, PORT, 128) == 0, "connect failed");
+    }
+    for (int t = 0; t < 400; t++)
+    {
+        const int *law = laws[(t / 100) % 4];
+        const int chans[4] = {LINE, CO, PORT, PHONE};
+
+        for (int k = 0; k < 4; k++)
+        {
+            int ch = chans[k];
+            int chlaw = law[k % 2];
+            int16_t pcm[FRAME_SAMPLES];
+            uint8_t block[FRAME_SAMPLES];
+
+            if (t % 100 == 0)
+            {
+                bytes->ops->set_law(bytes, ch, chlaw);
+                lin->ops->set_law(lin, ch, chlaw);
+            }
+            /* Now and then a side is quiet, or nobody is on the line at all. */
+            if ((t + k) % 7 == 3 || t % 50 >= 45)
+                continue;
+            for (int i = 0; i < FRAME_SAMPLES; i++)
+                pcm[i] = lcg_sample(&seed, amplitudes[(t / 7 + k) % 4]);
+            encode(chlaw, pcm, block);
+            CHECK(bytes->ops->write(bytes, ch, block) == FRAME_SAMPLES, "write failed");
+            CHECK(lin->ops->write_linear(lin, ch, pcm) == FRAME_SAMPLES, "write_linear failed");
+        }
+        for (int k = 0; k < 4; k++)
+        {
+            int ch = chans[k];
+            int chlaw = law[k % 2];
+            int16_t got[FRAME_SAMPLES];
+            uint8_t block[FRAME_SAMPLES];
+
+            if (t % 50 >= 47)
+                continue;
+            CHECK(bytes->ops->read(bytes, ch, block) == FRAME_SAMPLES, "read failed");
+            CHECK(lin->ops->read_linear(lin, ch, got) == FRAME_SAMPLES, "read_linear failed");
+            for (int i = 0; i < FRAME_SAMPLES; i++)
+            {
+                int16_t want = (chlaw == LAW_ALAW) ? alaw_to_linear(block[i]) : ulaw_to_linear(block[i]);
+                if (got[i] != want && mismatches++ < 5)
+                    CHECK(0, "tick %d channel %d sample %d: linear %d, bytes decoded %d", t, ch, i, got[i], want);
+            }
+        }
+        bytes->ops->tick(bytes);
+        lin->ops->tick(lin);
+    }
+    CHECK(mismatches == 0, "%d samples differ between the linear and the byte path", mismatches);
+    board_free(bytes);
+    board_free(lin);
+}
+
 /* Without audio, what audio would carry travels as events to the peer. */
 static void test_signalling_only(void)
 {
@@ -457,6 +546,11 @@ static void test_signalling_only(void)
     memset(block, 0x55, sizeof(block));
     CHECK(b->ops->write(b, LINE, block) == 0, "a signalling-only board took audio");
     CHECK(b->ops->read(b, LINE, block) == 0, "a signalling-only board gave audio");
+    {
+        int16_t pcm[FRAME_SAMPLES] = {0};
+        CHECK(b->ops->write_linear(b, LINE, pcm) == 0, "a signalling-only board took linear audio");
+        CHECK(b->ops->read_linear(b, LINE, pcm) == 0, "a signalling-only board gave linear audio");
+    }
     b->ops->tick(b);
 
     /* Hook signalling works as with audio. */
@@ -521,6 +615,7 @@ int main(void)
     CTEST_RUN(test_alarm);
     CTEST_RUN(test_audio);
     CTEST_RUN(test_audio_through_line);
+    CTEST_RUN(test_linear_audio);
     CTEST_RUN(test_signalling_only);
     return ctest_finish();
 }
