@@ -47,9 +47,8 @@ typedef struct
 static int16_t g711_dec[2][256];
 static uint8_t alaw_enc[1 << 12];
 static uint8_t ulaw_enc[(1 << 14) + 1];
-/* A sample coded and decoded again, by the same slots: the round trip through the
-   codec in one lookup, for audio that crosses the board linear. */
-static int16_t alaw_codec[1 << 12];
+/* A mu-law sample coded and decoded again, by the same slots: the round trip through
+   the codec in one lookup, for audio that crosses the board linear. */
 static int16_t ulaw_codec[(1 << 14) + 1];
 static int g711_ready;
 
@@ -81,11 +80,30 @@ static void g711_tables(void)
         alaw_enc[alaw_slot((int16_t) x)] = linear_to_alaw(x);
         ulaw_enc[ulaw_slot((int16_t) x)] = linear_to_ulaw(x);
     }
-    for (int i = 0; i < (1 << 12); i++)
-        alaw_codec[i] = g711_dec[LAW_ALAW][alaw_enc[i]];
     for (int i = 0; i <= (1 << 14); i++)
         ulaw_codec[i] = g711_dec[LAW_ULAW][ulaw_enc[i]];
     g711_ready = 1;
+}
+
+/* A-law's round trip by arithmetic, the same values as spandsp's coder and decoder
+   (a C test goes through every sample value): the coder takes the magnitude, ones'
+   complement below zero, and keeps its bits from the segment's step up; the decoder
+   puts it back in the middle of that step. The step is 16 below 512 and doubles with
+   each bit above. Without a table and without branches, on 16-bit values, a frame of
+   it becomes vector code, where a lookup a sample cannot. */
+static inline int16_t alaw_round_trip(int16_t x)
+{
+    uint16_t sign = (uint16_t) (x >> 15);
+    uint16_t m = (uint16_t) x ^ sign;
+    uint16_t low = m >> 5;
+
+    /* Every bit below the top one set: below the step, and 15 at least. */
+    low |= low >> 1;
+    low |= low >> 2;
+    low |= low >> 4;
+    low |= low >> 8;
+    low |= 15;
+    return (int16_t) ((((m & ~low) + ((low + 1) >> 1)) ^ sign) - sign);
 }
 
 /* A block of linear samples through a law's codec; in and out may be the same. */
@@ -94,7 +112,7 @@ static void codec(int law, const int16_t *in, int16_t *out)
     if (law == LAW_ALAW)
     {
         for (int i = 0; i < FRAME_SAMPLES; i++)
-            out[i] = alaw_codec[alaw_slot(in[i])];
+            out[i] = alaw_round_trip(in[i]);
     }
     else
     {
