@@ -169,13 +169,51 @@ static int gain16(int32_t q15, gain16_t *g)
 
 static const int16_t silence[FRAME_SAMPLES];
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+/* A term of the mix, eight samples at once: (x * q) >> 15 from the high and low
+   halves of the 16 x 16-bit products (it fits 16 bits, as q is below unity), or x
+   itself at unity. */
+static inline __m128i term8(const int16_t *x, gain16_t g)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *) x);
+    __m128i q = _mm_set1_epi16(g.q);
+    __m128i p = _mm_or_si128(_mm_slli_epi16(_mm_mulhi_epi16(v, q), 1), _mm_srli_epi16(_mm_mullo_epi16(v, q), 15));
+
+    return _mm_or_si128(p, _mm_and_si128(v, _mm_set1_epi16(g.unity)));
+}
+
+static inline __m128i widen_lo(__m128i v)
+{
+    return _mm_srai_epi32(_mm_unpacklo_epi16(v, v), 16);
+}
+
+static inline __m128i widen_hi(__m128i v)
+{
+    return _mm_srai_epi32(_mm_unpackhi_epi16(v, v), 16);
+}
+#endif
+
 /* One frame of what the line adds up, each term (x * q15) >> 15 as in the per-sample
    loop; a term the line lacks comes as silence at gain 0, which adds exactly nothing.
-   The fixed length, the 16-bit products and unaliased buffers let the compiler use
-   vector instructions for the whole frame: that is the point of the frame path. */
+   The terms are computed on 16-bit lanes (eight samples an SSE2 instruction, where
+   32-bit products take four) and summed on 32-bit ones, then packed with saturation:
+   the per-sample loop's values exactly. Elsewhere the plain loop, which compilers
+   vectorise as they can. */
 static void mix_frame(int16_t *restrict out, const int16_t *restrict a, gain16_t ga,
                       const int16_t *restrict b, gain16_t gb, const int16_t *restrict c, gain16_t gc)
 {
+#if defined(__SSE2__)
+    for (int i = 0; i < FRAME_SAMPLES; i += 8)
+    {
+        __m128i ta = term8(a + i, ga), tb = term8(b + i, gb), tc = term8(c + i, gc);
+        __m128i lo = _mm_add_epi32(_mm_add_epi32(widen_lo(ta), widen_lo(tb)), widen_lo(tc));
+        __m128i hi = _mm_add_epi32(_mm_add_epi32(widen_hi(ta), widen_hi(tb)), widen_hi(tc));
+
+        _mm_storeu_si128((__m128i *) (out + i), _mm_packs_epi32(lo, hi));
+    }
+#else
     for (int i = 0; i < FRAME_SAMPLES; i++)
     {
         int32_t v = (((int32_t) a[i] * ga.q) >> 15) + (a[i] & ga.unity)
@@ -183,6 +221,7 @@ static void mix_frame(int16_t *restrict out, const int16_t *restrict a, gain16_t
                   + (((int32_t) c[i] * gc.q) >> 15) + (c[i] & gc.unity);
         out[i] = sat16(v);
     }
+#endif
 }
 
 /* n samples of the echo history from `from` on, wrapping round its end. */
