@@ -288,6 +288,35 @@ static void test_null_advances_time(void)
     player_run(&p, NULL, 500);
     player_run(&p, out, 500);
     CHECK(memcmp(out, prompt_pcm + 500, 500 * sizeof(int16_t)) == 0, "the prompt did not resume at sample 500");
+
+    /* Looping, in chunks that end inside steps, on them and across them: a player
+       with no buffer is where one with a buffer is after every call. */
+    {
+        static const int chunks[] = {160, 37, 1000, 840, 1};
+        player_t q;
+        int diverged = 0;
+
+        REQUIRE(player_init(&q) != NULL, "player_init failed");
+        player_start(&p, st, 4, 1, 0);
+        player_start(&q, st, 4, 1, 0);
+        for (int k = 0; k < 400; k++)
+        {
+            int n = chunks[k % 5];
+            int a = player_run(&p, NULL, n);
+            int b = player_run(&q, out, n);
+
+            int in_tone = p.step[p.cur].type == PLAY_TONE;
+
+            if ((a != b || p.cur != q.cur || p.pos != q.pos || p.active != q.active || p.started_step != q.started_step
+                 || (in_tone && (p.tone_step != q.tone_step || p.tone_left != q.tone_left)))
+                && diverged++ == 0)
+                CHECK(0, "call %d: without a buffer at step %d sample %lld, with one at step %d sample %lld", k,
+                      p.cur, (long long) p.pos, q.cur, (long long) q.pos);
+            p.started_step = q.started_step = -1;
+        }
+        CHECK(diverged == 0, "%d calls left the players apart", diverged);
+        player_release(&q);
+    }
     player_release(&p);
 }
 
