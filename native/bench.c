@@ -6,6 +6,7 @@
 #include "bench.h"
 #include "common.h"
 #include "engine_private.h"
+#include "g711.h"
 #include "supervise.h"
 #include "toneplan.h"
 
@@ -56,41 +57,6 @@ static int start_frame(int ch, int frames)
     return (int) (((int64_t) ch * 37) % frames);
 }
 
-/* G.711 as engine.c codes it, by tables filled from spandsp's functions (see there why
-   these indexes are exact): the bare loop must not pay for coding the engine does not. */
-static int16_t g711_dec[2][256];
-static uint8_t alaw_enc[1 << 12];
-static uint8_t ulaw_enc[(1 << 14) + 1];
-static int g711_ready;
-
-static inline int alaw_slot(int16_t x)
-{
-    return (x >> 4) + (1 << 11);
-}
-
-static inline int ulaw_slot(int16_t x)
-{
-    int neg = x >> 15;
-
-    return (1 << 13) + 1 + ((((x ^ neg) - neg) >> 2) ^ neg);
-}
-
-static void g711_tables(void)
-{
-    if (g711_ready)
-        return;
-    for (int i = 0; i < 256; i++)
-    {
-        g711_dec[LAW_ALAW][i] = alaw_to_linear((uint8_t) i);
-        g711_dec[LAW_ULAW][i] = ulaw_to_linear((uint8_t) i);
-    }
-    for (int x = INT16_MIN; x <= INT16_MAX; x++)
-    {
-        alaw_enc[alaw_slot((int16_t) x)] = linear_to_alaw(x);
-        ulaw_enc[ulaw_slot((int16_t) x)] = linear_to_ulaw(x);
-    }
-    g711_ready = 1;
-}
 
 static uint32_t fnv1a(uint32_t h, const uint8_t *p, int n)
 {

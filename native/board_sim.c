@@ -5,6 +5,7 @@
 #include "common.h"
 #include "board_sim.h"
 #include "echocan.h"
+#include "g711.h"
 
 #define EVQ 64
 
@@ -40,49 +41,21 @@ typedef struct
     int queued;             /* events waiting, on all channels */
 } board_sim_t;
 
-/* G.711 by table, as engine.c codes it: the values of spandsp's functions, which fill
-   the tables, without their per-sample branches. A-law never looks at a sample's low 4
-   bits; mu-law looks at the sign and at the magnitude's bits from 2 up, so its table is
-   indexed by the magnitude >> 2, mirrored below the middle for negative samples. */
-static int16_t g711_dec[2][256];
-static uint8_t alaw_enc[1 << 12];
-static uint8_t ulaw_enc[(1 << 14) + 1];
 /* A mu-law sample coded and decoded again, by the same slots: the round trip through
    the codec in one lookup, for audio that crosses the board linear. */
 static int16_t ulaw_codec[(1 << 14) + 1];
-static int g711_ready;
+static int ulaw_codec_ready;
 
-/* (x >> 4) + 2048, written so that it stays in unsigned 16-bit arithmetic. */
-static inline int alaw_slot(int16_t x)
+
+/* Once, from board_sim_new, after the shared tables. */
+static void codec_tables(void)
 {
-    return ((uint16_t) x >> 4) ^ (1 << 11);
-}
-
-static inline int ulaw_slot(int16_t x)
-{
-    int neg = x >> 15;
-
-    return (1 << 13) + 1 + ((((x ^ neg) - neg) >> 2) ^ neg);
-}
-
-/* Once, from board_sim_new, like spandsp's own tables. */
-static void g711_tables(void)
-{
-    if (g711_ready)
+    g711_tables();
+    if (ulaw_codec_ready)
         return;
-    for (int i = 0; i < 256; i++)
-    {
-        g711_dec[LAW_ALAW][i] = alaw_to_linear((uint8_t) i);
-        g711_dec[LAW_ULAW][i] = ulaw_to_linear((uint8_t) i);
-    }
-    for (int x = INT16_MIN; x <= INT16_MAX; x++)
-    {
-        alaw_enc[alaw_slot((int16_t) x)] = linear_to_alaw(x);
-        ulaw_enc[ulaw_slot((int16_t) x)] = linear_to_ulaw(x);
-    }
     for (int i = 0; i <= (1 << 14); i++)
         ulaw_codec[i] = g711_dec[LAW_ULAW][ulaw_enc[i]];
-    g711_ready = 1;
+    ulaw_codec_ready = 1;
 }
 
 /* A-law's round trip by arithmetic, the same values as spandsp's coder and decoder
@@ -449,7 +422,7 @@ board_t *board_sim_new(int nchannels, int audio)
 
     if (nchannels < 2 || nchannels > 4096)
         return NULL;
-    g711_tables();
+    codec_tables();
     if ((s = calloc(1, sizeof(*s))) == NULL)
         return NULL;
     s->base.ops = &sim_ops;

@@ -6,8 +6,7 @@
 
 #include "engine_private.h"
 #include "echocan.h"
-
-static void g711_tables(void);
+#include "g711.h"
 
 static const char *const state_names[] =
 {
@@ -343,46 +342,6 @@ void engine_prompt_unref(engine_t *e, int id)
 
 /* ---- the tick ---- */
 
-/* G.711 by table: the values of spandsp's alaw/ulaw functions, which fill the tables,
-   without their per-sample branches on the sign, which audio mispredicts half the time.
-   A-law never looks at a sample's low 4 bits. Mu-law looks at the sign and at the
-   magnitude's bits from 2 up (its bias, 0x84, carries nothing out of the low 2), so its
-   table is indexed by the magnitude >> 2, mirrored below the middle for negative
-   samples. Every sample fills its slot, so a slot holds what each of its samples gives. */
-static int16_t g711_dec[2][256];
-static uint8_t alaw_enc[1 << 12];
-static uint8_t ulaw_enc[(1 << 14) + 1];
-static int g711_ready;
-
-static inline int alaw_slot(int16_t x)
-{
-    return (x >> 4) + (1 << 11);
-}
-
-static inline int ulaw_slot(int16_t x)
-{
-    int neg = x >> 15;
-
-    return (1 << 13) + 1 + ((((x ^ neg) - neg) >> 2) ^ neg);
-}
-
-/* Once, from engine_new, like spandsp's own tables. */
-static void g711_tables(void)
-{
-    if (g711_ready)
-        return;
-    for (int i = 0; i < 256; i++)
-    {
-        g711_dec[LAW_ALAW][i] = alaw_to_linear((uint8_t) i);
-        g711_dec[LAW_ULAW][i] = ulaw_to_linear((uint8_t) i);
-    }
-    for (int x = INT16_MIN; x <= INT16_MAX; x++)
-    {
-        alaw_enc[alaw_slot((int16_t) x)] = linear_to_alaw(x);
-        ulaw_enc[ulaw_slot((int16_t) x)] = linear_to_ulaw(x);
-    }
-    g711_ready = 1;
-}
 
 static void decode_block(int law, const uint8_t *in, int16_t *out)
 {
