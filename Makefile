@@ -45,11 +45,11 @@ run: build
 
 demo: run
 
-$(BUILD)/ctest/%: native/tests/%.c native/tests/ctest.h $(ENGINE_SRC) $(wildcard native/*.h) | $(BUILD)/.deps
+$(BUILD)/ctest/%: native/tests/%.c $(wildcard native/tests/*.h) $(ENGINE_SRC) $(wildcard native/*.h) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -O2 -g -o $@ $< $(ENGINE_SRC) $(SPANDSP_LIBS)
 
-$(BUILD)/ctest-san/%: native/tests/%.c native/tests/ctest.h $(ENGINE_SRC) $(wildcard native/*.h) | $(BUILD)/.deps
+$(BUILD)/ctest-san/%: native/tests/%.c $(wildcard native/tests/*.h) $(ENGINE_SRC) $(wildcard native/*.h) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	    -fno-sanitize-recover=all -o $@ $< $(ENGINE_SRC) $(SPANDSP_LIBS)

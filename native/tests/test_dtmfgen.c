@@ -8,6 +8,7 @@
 #include <spandsp.h>
 
 #include "ctest.h"
+#include "levels.h"
 #include "common.h"
 #include "dtmfgen.h"
 
@@ -15,21 +16,6 @@
 
 static int16_t out[MAXBUF];
 static int16_t clean[MAXBUF];
-
-static float level_at(const int16_t *amp, int n, float freq)
-{
-    goertzel_descriptor_t d;
-    goertzel_state_t g;
-    float r;
-
-    make_goertzel_descriptor(&d, freq, n);
-    goertzel_init(&g, &d);
-    goertzel_update(&g, amp, n);
-    r = goertzel_result(&g);
-    if (r <= 0.0f)
-        return -200.0f;
-    return 10.0f * log10f(r) - 20.0f * log10f(n * 32768.0f / 1.4142f) + DBM0_MAX_SINE_POWER;
-}
 
 /* The frequency near `around` where a Goertzel filter over amp[0..n) peaks: a coarse
    1 Hz sweep, then a fine one around the best bin. */

@@ -9,6 +9,7 @@
 #include <spandsp.h>
 
 #include "ctest.h"
+#include "levels.h"
 #include "board_sim.h"
 #include "engine.h"
 
@@ -202,17 +203,6 @@ static int best_lag(const int16_t *ref, int n, int max_lag, double *corr)
         }
     }
     return best;
-}
-
-static float power_dbm0(const int16_t *amp, int n)
-{
-    double sum = 0.0;
-
-    for (int i = 0; i < n; i++)
-        sum += (double) amp[i] * amp[i];
-    if (sum <= 0.0)
-        return -200.0f;
-    return (float) (10.0 * log10(sum / n / (32767.0 * 32767.0)) + DBM0_MAX_POWER);
 }
 
 static int configure(office_t *o, int ch, int cid_standard, int cid_when)

@@ -8,6 +8,7 @@
 #include <spandsp.h>
 
 #include "ctest.h"
+#include "levels.h"
 #include "common.h"
 #include "linemodel.h"
 
@@ -16,33 +17,6 @@
 static int16_t a[LONG_BLOCK];
 static int16_t b[LONG_BLOCK];
 static int16_t out[LONG_BLOCK];
-
-/* Mean power in dBm0 on spandsp's scale. */
-static float power_dbm0(const int16_t *amp, int n)
-{
-    double sum = 0.0;
-
-    for (int i = 0; i < n; i++)
-        sum += (double) amp[i] * amp[i];
-    if (sum <= 0.0)
-        return -200.0f;
-    return (float) (10.0 * log10(sum / n / (32767.0 * 32767.0)) + DBM0_MAX_POWER);
-}
-
-static float level_at(const int16_t *amp, int n, float freq)
-{
-    goertzel_descriptor_t d;
-    goertzel_state_t g;
-    float r;
-
-    make_goertzel_descriptor(&d, freq, n);
-    goertzel_init(&g, &d);
-    goertzel_update(&g, amp, n);
-    r = goertzel_result(&g);
-    if (r <= 0.0f)
-        return -200.0f;
-    return 10.0f * log10f(r) - 20.0f * log10f(n * 32768.0f / 1.4142f) + DBM0_MAX_SINE_POWER;
-}
 
 static void sine(int16_t *amp, int n, float freq, float dbm0)
 {
