@@ -39,6 +39,15 @@ typedef int32_t v4si __attribute__((vector_size(16)));
 /* Adaptation waits for a reference above about -55 dBm0 on average: below, the
    line's own noise would teach the filter nothing but noise. */
 #define MIN_MEAN_POWER 40.0f
+/* The step is also held back by the line's noise: a reference of the noise's power
+   over the tail scales each step by 1/5. NLMS divides by the reference's power, so in
+   a prompt's quiet parts the noise on the line would otherwise move the coefficients
+   as much as the echo does: measured on speech over a -50 dBm0 line, this gives 3 to
+   5 dB more cancelling and coefficients off the echo 8 dB quieter. The noise is the
+   quietest a stretch came in lately: it follows down at once and rises 0.05 dB a
+   stretch. */
+#define NOISE_REGULARISE 4.0f
+#define LINE_NOISE_RISE 1.0116f
 /* Geigel's double-talk test: what comes in louder than half the loudest the box sent
    within the tail cannot be its echo (a hybrid returns at least 6 dB less), so the
    caller is talking and the background holds still for 30 ms after. Without it a
@@ -64,9 +73,17 @@ typedef int32_t v4si __attribute__((vector_size(16)));
    no echo worth cancelling, and a filter fitted to the codec's idle offset or the
    line's hiss only adds noise. */
 #define MIN_ECHO_POWER 260.0f
-/* Taps below 1/32 (-30 dB) of the strongest, and more than 8 taps from any that is
-   not, are left out of the resting filter. */
+/* Taps below 1/32 (-30 dB) of the strongest, or within the coefficients' own noise
+   (six times their median size, about four standard deviations of a Gaussian), and
+   more than 8 taps from any that is not, are left out of the resting filter. Without
+   the second rule a noisy line spreads stray taps over the whole tail and the window
+   is never smaller than the tail. The second rule holds only where the echo stands
+   out of that noise, a quarter of the strongest tap or more: a filter learnt on one
+   tone (ringback) spreads over the tail in a wave with no such peak, and cutting it
+   would cancel the tone no more. */
 #define WINDOW_FLOOR (1.0f / 32.0f)
+#define WINDOW_NOISE 6.0f
+#define WINDOW_PEAKY (1.0f / 4.0f)
 #define WINDOW_MARGIN 8
 
 /* Coefficients are stored reversed: fg[j] weights the sample taps-1-j samples old, so
@@ -100,6 +117,7 @@ struct echocan_s
     float rest_ratio;   /* output over input energy when it came to rest */
     int poor;           /* blocks in a row the resting filter did 6 dB worse */
     float floor;        /* the output's quietest mean power lately: the line's noise */
+    float line_noise;   /* adapting: the input's quietest mean power a stretch lately */
     int32_t rested;     /* samples sent since it came to rest */
     int xpow_stale;     /* xpow must be recounted from the history */
 };
@@ -191,12 +209,18 @@ void echocan_reset(echocan_t *s)
     s->xpow_stale = 0;
     s->trusted = 0;
     s->floor = 1e12f;
+    s->line_noise = -1.0f;     /* the first stretch judged sets it */
     wake(s);
 }
 
 int echocan_taps(const echocan_t *s)
 {
     return s->taps;
+}
+
+int echocan_taps_in_use(const echocan_t *s)
+{
+    return s->resting ? s->jhi - s->jlo : s->taps;
 }
 
 /* Both filters' outputs for one sample: they share the history loads. */
@@ -236,10 +260,26 @@ static inline int16_t saturate(float v)
     return (int16_t) (int32_t) (v + (v < 0.0f ? -0.5f : 0.5f));
 }
 
+static int by_size(const void *a, const void *b)
+{
+    const float x = *(const float *) a, y = *(const float *) b;
+
+    return (x > y) - (x < y);
+}
+
+/* The median of the coefficients' sizes, once per rest; scratch holds n floats. */
+static float median_size(const float *c, int n, float *scratch)
+{
+    for (int j = 0; j < n; j++)
+        scratch[j] = c[j] > 0.0f ? c[j] : -c[j];
+    qsort(scratch, n, sizeof(float), by_size);
+    return scratch[n / 2];
+}
+
 /* Converged: keep the taps that hold the echo, rest on them. */
 static void come_to_rest(echocan_t *s)
 {
-    float peak = 0.0f;
+    float peak = 0.0f, peak_floor;
     int first = -1, last = -1;
 
     s->rest_ratio = (s->settled_in > 0.0f) ? s->settled_fg / s->settled_in : 1.0f;
@@ -254,11 +294,19 @@ static void come_to_rest(echocan_t *s)
     for (int j = 0; j < s->taps; j++)
         if (s->fg[j] > peak || -s->fg[j] > peak)
             peak = s->fg[j] > 0.0f ? s->fg[j] : -s->fg[j];
+    {
+        const float noise = WINDOW_NOISE * median_size(s->fg, s->taps, (float *) s->cb);
+
+        if (noise > peak * WINDOW_FLOOR && noise < peak * WINDOW_PEAKY)
+            peak_floor = noise;
+        else
+            peak_floor = peak * WINDOW_FLOOR;
+    }
     for (int j = 0; j < s->taps; j++)
     {
         float a = s->fg[j] > 0.0f ? s->fg[j] : -s->fg[j];
 
-        if (peak > 0.0f && a >= peak * WINDOW_FLOOR)
+        if (peak > 0.0f && a >= peak_floor)
         {
             if (first < 0)
                 first = j;
@@ -295,6 +343,12 @@ static void come_to_rest(echocan_t *s)
 /* At the end of each stretch: which filter cancels better, and what follows. */
 static void judge(echocan_t *s)
 {
+    {
+        const float in = s->e_in / STRETCH;
+
+        /* The step up of one keeps a floor of nothing (a line without noise) able to rise. */
+        s->line_noise = (in < s->line_noise || s->line_noise < 0.0f) ? in : s->line_noise * LINE_NOISE_RISE + 1.0f;
+    }
     if (s->trusted && s->e_fg > NOT_ECHO * s->e_y + NOISE_MARGIN * s->floor * STRETCH)
     {
         s->near = NEAR_HANGOVER + 1;
@@ -478,6 +532,7 @@ static int adapt(echocan_t *s, int16_t *rx, int n)
 {
     const int taps = s->taps, jlo = s->jlo, w = s->jhi - s->jlo;
     const float min_pow = MIN_MEAN_POWER * taps;
+    const float reg = min_pow + NOISE_REGULARISE * (s->line_noise > 0.0f ? s->line_noise : 0.0f) * taps;
 
     if (s->xpow_stale)
     {
@@ -528,7 +583,7 @@ static int adapt(echocan_t *s, int16_t *rx, int n)
         e_fg = d - y_fg;
         e_bg = d - y_bg;
         if (!s->hold && !s->near && (float) s->xpow >= min_pow)
-            step(s->bg + jlo, xw, MU * e_bg / ((float) s->xpow + min_pow), w);
+            step(s->bg + jlo, xw, MU * e_bg / ((float) s->xpow + reg), w);
         s->e_fg += e_fg * e_fg;
         s->e_bg += e_bg * e_bg;
         s->e_in += d * d;

@@ -41,6 +41,9 @@ int echocan_free(echocan_t *s);
 /* Forgets the echo path learnt (a new call may take another path through the hybrid). */
 void echocan_reset(echocan_t *s);
 int echocan_taps(const echocan_t *s);
+/* The taps the filter runs on now: the window that holds the echo while it rests, the
+   whole tail while it adapts. */
+int echocan_taps_in_use(const echocan_t *s);
 
 /* tx: what the port sent in this block (NULL for silence); rx: what it received, in
    place, with the echo taken out. */
