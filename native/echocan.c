@@ -10,6 +10,15 @@
    offset. */
 typedef float v4sf __attribute__((vector_size(16), may_alias, aligned(4)));
 typedef int32_t v4si __attribute__((vector_size(16)));
+/* The filters run eight floats a step: two SSE instructions on any x86-64, one where the
+   processor has AVX2, which the loader picks at start (GCC's function clones; each
+   clone adds in the same order, so both give the same samples). */
+typedef float v8sf __attribute__((vector_size(32), may_alias, aligned(4)));
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define WIDE_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define WIDE_CLONES
+#endif
 
 /* Blocks are handled in pieces of at most this many samples (the board's frame). */
 #define CHUNK FRAME_SAMPLES
@@ -98,7 +107,7 @@ struct echocan_s
     float *fg;          /* foreground coefficients */
     float *bg;          /* background coefficients */
     float *x;           /* taps of history, then the piece being worked on */
-    v4sf *cb;           /* resting: the window's coefficients, each in all four lanes */
+    v8sf *cb;           /* resting: the window's coefficients, each in all eight lanes */
     int better;         /* stretches in a row the background won */
     int worse;          /* stretches in a row the background lost badly */
     int harmful;        /* stretches in a row the output was 3 dB above the input */
@@ -140,7 +149,7 @@ echocan_t *echocan_init(echocan_t *s, int taps)
         s->fg = aligned(taps * sizeof(float));
         s->bg = aligned(taps * sizeof(float));
         s->x = aligned((taps + CHUNK) * sizeof(float));
-        s->cb = aligned(taps * sizeof(v4sf));
+        s->cb = aligned(taps * sizeof(v8sf));
         if (s->fg == NULL || s->bg == NULL || s->x == NULL || s->cb == NULL)
         {
             echocan_free(s);
@@ -223,32 +232,35 @@ int echocan_taps_in_use(const echocan_t *s)
     return s->resting ? s->jhi - s->jlo : s->taps;
 }
 
+/* By pointer: a 32-byte vector passed by value draws GCC's note on the AVX calling
+   convention in the baseline build. */
+static inline float lanes_sum(const v8sf *v)
+{
+    return (((*v)[0] + (*v)[4]) + ((*v)[1] + (*v)[5])) + (((*v)[2] + (*v)[6]) + ((*v)[3] + (*v)[7]));
+}
+
 /* Both filters' outputs for one sample: they share the history loads. */
 static inline void dot2(const float *fg, const float *bg, const float *x, int n, float *yf, float *yb)
 {
-    v4sf f0 = {0}, f1 = {0}, b0 = {0}, b1 = {0};
+    v8sf f = {0}, b = {0};
 
     for (int k = 0; k < n; k += 8)
     {
-        v4sf x0 = *(const v4sf *) (x + k), x1 = *(const v4sf *) (x + k + 4);
+        v8sf xv = *(const v8sf *) (x + k);
 
-        f0 += *(const v4sf *) (fg + k) * x0;
-        f1 += *(const v4sf *) (fg + k + 4) * x1;
-        b0 += *(const v4sf *) (bg + k) * x0;
-        b1 += *(const v4sf *) (bg + k + 4) * x1;
+        f += *(const v8sf *) (fg + k) * xv;
+        b += *(const v8sf *) (bg + k) * xv;
     }
-    f0 += f1;
-    b0 += b1;
-    *yf = (f0[0] + f0[1]) + (f0[2] + f0[3]);
-    *yb = (b0[0] + b0[1]) + (b0[2] + b0[3]);
+    *yf = lanes_sum(&f);
+    *yb = lanes_sum(&b);
 }
 
 static inline void step(float *w, const float *x, float g, int n)
 {
-    v4sf gv = {g, g, g, g};
+    v8sf gv = {g, g, g, g, g, g, g, g};
 
-    for (int k = 0; k < n; k += 4)
-        *(v4sf *) (w + k) += gv * *(const v4sf *) (x + k);
+    for (int k = 0; k < n; k += 8)
+        *(v8sf *) (w + k) += gv * *(const v8sf *) (x + k);
 }
 
 /* Rounded to nearest and clipped, without branches the compiler cannot turn into
@@ -332,7 +344,7 @@ static void come_to_rest(echocan_t *s)
     {
         const float c = s->fg[j];
 
-        s->cb[j - s->jlo] = (v4sf) {c, c, c, c};
+        s->cb[j - s->jlo] = (v8sf) {c, c, c, c, c, c, c, c};
     }
     s->resting = 1;
     s->poor = 0;
@@ -418,10 +430,10 @@ static void judge(echocan_t *s)
 
 /* Resting: the foreground alone over its window, a block at a time, watched. The
    reference's power over the tail is not kept up meanwhile; adapt() recounts it. */
-static void rest(echocan_t *s, int16_t *rx, int from, int n)
+WIDE_CLONES static void rest(echocan_t *s, int16_t *rx, int from, int n)
 {
     const int taps = s->taps, jlo = s->jlo, w = s->jhi - s->jlo;
-    /* Whole blocks of 32 outputs: eight sums in flight hide the additions' latency. */
+    /* Whole blocks of 32 outputs: four sums of eight in flight hide the additions' latency. */
     const int n32 = (n + 31) & ~31;
     float y[CHUNK] __attribute__((aligned(16)));
     float ref = 0.0f, e_fg = 0.0f, e_in = 0.0f;
@@ -445,30 +457,22 @@ static void rest(echocan_t *s, int16_t *rx, int from, int n)
         for (int i = 0; i < n32; i += 32)
         {
             const float *xs = s->x + i + 1 + jlo;
-            v4sf a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
+            v8sf a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
 
             for (int j = 0; j < w; j++)
             {
-                const v4sf c = s->cb[j];
+                const v8sf c = s->cb[j];
                 const float *xj = xs + j;
 
-                a0 += c * *(const v4sf *) (xj);
-                a1 += c * *(const v4sf *) (xj + 4);
-                a2 += c * *(const v4sf *) (xj + 8);
-                a3 += c * *(const v4sf *) (xj + 12);
-                a4 += c * *(const v4sf *) (xj + 16);
-                a5 += c * *(const v4sf *) (xj + 20);
-                a6 += c * *(const v4sf *) (xj + 24);
-                a7 += c * *(const v4sf *) (xj + 28);
+                a0 += c * *(const v8sf *) (xj);
+                a1 += c * *(const v8sf *) (xj + 8);
+                a2 += c * *(const v8sf *) (xj + 16);
+                a3 += c * *(const v8sf *) (xj + 24);
             }
-            *(v4sf *) (y + i) = a0;
-            *(v4sf *) (y + i + 4) = a1;
-            *(v4sf *) (y + i + 8) = a2;
-            *(v4sf *) (y + i + 12) = a3;
-            *(v4sf *) (y + i + 16) = a4;
-            *(v4sf *) (y + i + 20) = a5;
-            *(v4sf *) (y + i + 24) = a6;
-            *(v4sf *) (y + i + 28) = a7;
+            *(v8sf *) (y + i) = a0;
+            *(v8sf *) (y + i + 8) = a1;
+            *(v8sf *) (y + i + 16) = a2;
+            *(v8sf *) (y + i + 24) = a3;
         }
         {
             /* Four at a time, with four-lane sums, for what adapt() left. */
@@ -528,7 +532,7 @@ static void rest(echocan_t *s, int16_t *rx, int from, int n)
 
 /* Adapting: both filters sample by sample, the background learning. Returns where
    it stopped: n, or the sample after the one at which it came to rest. */
-static int adapt(echocan_t *s, int16_t *rx, int n)
+WIDE_CLONES static int adapt(echocan_t *s, int16_t *rx, int n)
 {
     const int taps = s->taps, jlo = s->jlo, w = s->jhi - s->jlo;
     const float min_pow = MIN_MEAN_POWER * taps;
