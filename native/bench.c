@@ -156,8 +156,8 @@ int bench_baseline(const bench_work_t *w, bench_result_t *r)
         dtmf_rx_set_realtime_callback(b->dtmf, base_digit, b);
         dtmf_rx_parms(b->dtmf, cfg.dtmf_filter_dialtone ? 1 : 0, cfg.dtmf_twist, cfg.dtmf_reverse_twist,
                       cfg.dtmf_threshold ? cfg.dtmf_threshold : -42);
-        /* supervise_init builds the very descriptor an engine channel uses; the loop below
-           then calls super_tone_rx on it directly. */
+        /* supervise_init builds the very tone receiver an engine channel uses; the loop
+           below then calls tonerx_rx on it directly. */
         if (supervise_init(&b->sup, plan, cfg.busy_cycles, base_tone, b) == NULL)
             goto nomem;
         b->sup_ready = 1;
@@ -186,7 +186,7 @@ int bench_baseline(const bench_work_t *w, bench_result_t *r)
                 b->amp[k] = dec[in[k]];
             dtmf_rx(b->dtmf, b->amp, FRAME_SAMPLES);
             if (supervise)
-                super_tone_rx(b->sup.rx, b->amp, FRAME_SAMPLES);
+                tonerx_rx(&b->sup.rx, b->amp, FRAME_SAMPLES);
             if (w->played)
             {
                 for (int k = 0; k < FRAME_SAMPLES;)

@@ -1,6 +1,7 @@
 /*
  * Speed proofs: the engine's whole per-channel pipeline against a bare loop that makes
- * the same spandsp calls, on the same audio, timed the same way in the same process.
+ * the same DSP calls (spandsp's DTMF receiver and tone generator, the call-progress
+ * tone receiver of tonerx.h), on the same audio, timed the same way in the same process.
  *
  * Rules:
  *  - Not used by the product: only the benchmarks in tests/bench call it.

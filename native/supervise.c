@@ -13,6 +13,15 @@
 
 /* Detected tones, in order of how much they matter to a call. */
 static const int detected[] = {TONE_BUSY, TONE_CONGESTION, TONE_RINGBACK, TONE_DIAL};
+#define NDETECTED ((int) (sizeof(detected) / sizeof(detected[0])))
+
+/* The receiver has room for all supervise_init asks, whatever the plan: the registering
+   pattern (one step for each frequency of the detected tones, and the two guards), then
+   each detected tone for up to SUPERVISE_MAX_CYCLES cycles. */
+_Static_assert(2 * TONE_MAX_STEPS * NDETECTED + 2 <= TONERX_MAX_FREQS, "frequencies");
+_Static_assert(2 * TONE_MAX_STEPS * NDETECTED + 2 + NDETECTED * SUPERVISE_MAX_CYCLES * TONE_MAX_STEPS
+               <= TONERX_MAX_STEPS, "steps");
+_Static_assert(1 + NDETECTED <= TONERX_MAX_TONES, "tones");
 
 static int lo(int ms)
 {
@@ -37,7 +46,7 @@ static int high(const tone_step_t *st)
 
 static void add_pattern(supervise_t *s, const tone_def_t *t, int id, int cycles)
 {
-    int idx = super_tone_rx_add_tone(s->desc);
+    int idx = tonerx_add_tone(&s->rx);
 
     if (idx < 0 || idx >= TONE_COUNT)
         return;
@@ -46,7 +55,7 @@ static void add_pattern(supervise_t *s, const tone_def_t *t, int id, int cycles)
     if (t->nsteps == 1 && t->step[0].ms == 0)
     {
         /* Continuous tone: long enough that no cadenced tone's burst passes for it. */
-        super_tone_rx_add_element(s->desc, idx, low(&t->step[0]), high(&t->step[0]), 1500, 0);
+        tonerx_add_element(&s->rx, idx, low(&t->step[0]), high(&t->step[0]), 1500, 0);
         return;
     }
     if (id == TONE_RINGBACK)
@@ -57,15 +66,16 @@ static void add_pattern(supervise_t *s, const tone_def_t *t, int id, int cycles)
         for (int k = 0; k < t->nsteps; k++)
         {
             const tone_step_t *st = &t->step[k];
-            super_tone_rx_add_element(s->desc, idx, low(st), high(st), lo(st->ms), hi(st->ms));
+            tonerx_add_element(&s->rx, idx, low(st), high(st), lo(st->ms), hi(st->ms));
         }
     }
 }
 
-/* super_tone_rx numbers frequencies in the order they are first added, and reports
-   the two strongest with the lower number first; a pattern whose pair is numbered the
-   other way round never matches. So every frequency of the plan is added first, in
-   ascending order, and patterns name theirs low-high.
+/* The receiver numbers frequencies in the order they are first added, and reports
+   the two strongest with the lower number first (both as super_tone_rx does); a
+   pattern whose pair is numbered the other way round never matches. So every
+   frequency of the plan is added first, in ascending order, and patterns name theirs
+   low-high.
    It also ranks two results even when only one frequency is monitored, as in the
    425 Hz plans: guard frequencies give it real ones, and make speech, whose energy
    spreads over them, less like a call-progress tone. The registering pattern can
@@ -74,7 +84,7 @@ static void register_frequencies(supervise_t *s, const tone_plan_t *plan)
 {
     int freqs[2 * TONE_MAX_STEPS * TONE_COUNT + 2];
     int n = 0;
-    int idx = super_tone_rx_add_tone(s->desc);
+    int idx = tonerx_add_tone(&s->rx);
 
     freqs[n++] = 1000;
     freqs[n++] = 1600;
@@ -103,7 +113,7 @@ static void register_frequencies(supervise_t *s, const tone_plan_t *plan)
     for (int i = 0; i < n; i++)
     {
         if (i == 0 || freqs[i] != freqs[i - 1])
-            super_tone_rx_add_element(s->desc, idx, freqs[i], 0, 3600000, 3600000);
+            tonerx_add_element(&s->rx, idx, freqs[i], 0, 3600000, 3600000);
     }
 }
 
@@ -127,7 +137,7 @@ static void measure(const supervise_t *s, int64_t first, int64_t last, float *me
     *max = top;
 }
 
-/* The segment counted from block `from` to block `to`: super_tone_rx counts the block
+/* The segment counted from block `from` to block `to`: the receiver counts the block
    that first shows a change into the old segment, so its sound ran from from-1 to
    to-1. The blocks at either edge may straddle the change and are left out. */
 static supervise_segment_t make_segment(const supervise_t *s, int tone, int64_t from, int64_t to)
@@ -177,8 +187,8 @@ static int regular(const supervise_segment_t *w, int n)
     return silences > 0;
 }
 
-/* Whether the candidate tone, matched by super_tone_rx, is confirmed by the segments
-   heard so far; `ongoing` counts the segment in progress (which super_tone_rx matched
+/* Whether the candidate tone, matched by the receiver, is confirmed by the segments
+   heard so far; `ongoing` counts the segment in progress (which the receiver matched
    as the pattern's last step once it was long enough). */
 static int confirmed(supervise_t *s, int tone, int ongoing)
 {
@@ -201,13 +211,11 @@ static int confirmed(supervise_t *s, int tone, int ongoing)
     return regular(w, need);
 }
 
-static void tone_report(void *user, int code, int level, int delay)
+static void tone_report(void *user, int code)
 {
     supervise_t *s = (supervise_t *) user;
     int tone = (code >= 0 && code < s->ntones) ? s->tone_of[code] : TONE_NONE;
 
-    (void) level;
-    (void) delay;
     if (tone == TONE_BUSY || tone == TONE_CONGESTION)
     {
         s->candidate = tone;
@@ -232,14 +240,14 @@ static void tone_report(void *user, int code, int level, int delay)
     }
 }
 
-/* super_tone_rx closes a segment: keep it, and see whether a candidate it matched
+/* The receiver closes a segment: keep it, and see whether a candidate it matched
    earlier now looks right. */
-static void segment_report(void *user, int f1, int f2, int duration)
+static void segment_report(void *user, int f1, int f2, int ms)
 {
     supervise_t *s = (supervise_t *) user;
 
     (void) f2;
-    (void) duration;
+    (void) ms;
     if (s->nseg == SUPERVISE_SEGMENTS)
     {
         memmove(&s->seg[0], &s->seg[1], (SUPERVISE_SEGMENTS - 1) * sizeof(s->seg[0]));
@@ -257,8 +265,7 @@ static void segment_report(void *user, int f1, int f2, int duration)
 
 static void start(supervise_t *s)
 {
-    super_tone_rx_init(s->rx, s->desc, tone_report, s);
-    super_tone_rx_segment_callback(s->rx, segment_report);
+    tonerx_restart(&s->rx);
     s->current = TONE_NONE;
     s->candidate = TONE_NONE;
     s->fill = 0;
@@ -273,15 +280,12 @@ static void start(supervise_t *s)
 supervise_t *supervise_init(supervise_t *s, const tone_plan_t *plan, int cycles,
                             supervise_report_func_t report, void *user)
 {
-    int allocated = 0;
-
     if (cycles < 1 || cycles > SUPERVISE_MAX_CYCLES || plan == NULL || report == NULL)
         return NULL;
     if (s == NULL)
     {
         if ((s = calloc(1, sizeof(*s))) == NULL)
             return NULL;
-        allocated = 1;
     }
     else
     {
@@ -290,9 +294,7 @@ supervise_t *supervise_init(supervise_t *s, const tone_plan_t *plan, int cycles,
     s->report = report;
     s->user = user;
     s->plan = plan;
-    s->desc = super_tone_rx_make_descriptor(NULL);
-    if (s->desc == NULL)
-        goto fail;
+    tonerx_init(&s->rx, tone_report, segment_report, s);
     register_frequencies(s, plan);
     /* Congestion's cadence is about twice as fast as busy's: twice the cycles take
        about as long to hear and are as hard for music to imitate. */
@@ -302,28 +304,13 @@ supervise_t *supervise_init(supervise_t *s, const tone_plan_t *plan, int cycles,
         int n = (id == TONE_CONGESTION) ? 2 * cycles : cycles;
         add_pattern(s, &plan->tone[id], id, n > SUPERVISE_MAX_CYCLES ? SUPERVISE_MAX_CYCLES : n);
     }
-    s->rx = super_tone_rx_init(NULL, s->desc, tone_report, s);
-    if (s->rx == NULL)
-        goto fail;
     start(s);
     return s;
-
-fail:
-    supervise_release(s);
-    if (allocated)
-        free(s);
-    return NULL;
 }
 
 int supervise_release(supervise_t *s)
 {
-    if (s->rx)
-        super_tone_rx_free(s->rx);
-    if (s->desc)
-        super_tone_rx_free_descriptor(s->desc);
-    s->rx = NULL;
-    s->desc = NULL;
-    return 0;
+    return tonerx_release(&s->rx);
 }
 
 int supervise_free(supervise_t *s)
@@ -352,7 +339,7 @@ static float block_energy(const int16_t *a)
     return ((s0 + s1) + (s2 + s3)) / SUPERVISE_BLOCK;
 }
 
-/* One block to super_tone_rx, with its energy noted. */
+/* One block to the receiver, with its energy noted. */
 static void block(supervise_t *s, const int16_t *blk)
 {
     static const int16_t silence[SUPERVISE_BLOCK];
@@ -377,11 +364,11 @@ static void block(supervise_t *s, const int16_t *blk)
             }
         }
     }
-    /* A block 12 dB under the loudest of the last second reaches super_tone_rx as
+    /* A block 12 dB under the loudest of the last second reaches the receiver as
        silence, as a busy tone's silences are silent by the rule above. It finishes
        its block inside this call, so the callbacks see nblock as this block's
        number. */
-    super_tone_rx(s->rx, e * SILENCE_BELOW < s->loud ? silence : blk, SUPERVISE_BLOCK);
+    tonerx_rx(&s->rx, e * SILENCE_BELOW < s->loud ? silence : blk, SUPERVISE_BLOCK);
     s->nblock++;
 }
 

@@ -477,7 +477,7 @@ static int hear_cadence(const tone_plan_t *plan, const cadence_t *c, reports_t *
     return first_on(r, NULL);
 }
 
-/* super_tone_rx matches frequencies and times only; busy and congestion end a call, so
+/* The receiver matches frequencies and times only; busy and congestion end a call, so
    what it matched must also sound like an exchange: bursts of one level, silences
    that are silent, steps as long as the same step a cycle before. */
 static void test_only_an_exchange_tone_counts(void)

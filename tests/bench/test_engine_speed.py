@@ -1,11 +1,11 @@
 """Real-time channels per core: the engine's whole per-channel pipeline against a bare loop
-that makes the same spandsp calls, measured in one run (native/bench.c does both).
+that makes the same DSP calls, measured in one run (native/bench.c does both).
 
 What is timed:
   - The bare loop, per channel and 20 ms frame: G.711 decode of what the channel hears,
-    spandsp's dtmf_rx (with a realtime callback), super_tone_rx (on the descriptor the
-    engine builds from the tone plan, supervise.c), the playback (a copy from a looped
-    prompt, or tone_gen for a tone), G.711 encode. Nothing else: no line state, no
+    spandsp's dtmf_rx (with a realtime callback), the call-progress tone receiver
+    tonerx_rx (the one the engine builds from the tone plan, supervise.c), the playback
+    (a copy from a looped prompt, or tone_gen for a tone), G.711 encode. Nothing else: no line state, no
     events, no board.
   - The engine: engine_run() over all channels on a replay board, whose read() copies the
     next frame of the same recording and whose write() keeps the frame. Every channel is
@@ -19,7 +19,7 @@ What is timed:
     press every 2.5 s), each channel from its own place in it, and play the same prompt.
     Each checks the other: the same digits detected, the same last frame sent.
   - While the engine plays a tone it does not listen for call-progress tones (it would
-    hear its own echo), so in the tone case neither side runs super_tone_rx.
+    hear its own echo), so in the tone case neither side runs the tone receiver.
   - Speech now and then passes for a call-progress tone (talk-off); the engine then ends
     that call, as busy-tone hangup says, and does less work on the channel from there on
     than the bare loop. Such channels are reported and must stay rare.
