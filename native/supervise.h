@@ -12,13 +12,13 @@
  *    many for congestion, whose cycles are half as long), so that speech and music do
  *    not look like busy tone (Asterisk's busycount idea).
  *  - Detection runs on the module's own receiver (tonerx.h), which follows spandsp's
- *    super_tone_rx decision for decision: the same thresholds (-42 dBm0 to count, the
- *    two strongest frequencies 3 dB from the total, 6 dB twist), 128-sample blocks,
- *    two blocks to change segment, the same cadence test. It runs all the Goertzel
- *    filters in one interleaved pass over a block, because super_tone_rx's one after
- *    another took a quarter of the office simulation's CPU. super_tone_rx stays the
- *    reference: the C test feeds both the same audio and wants the same results.
- *    This module owns what the receiver listens for.
+ *    super_tone_rx decision for decision: the same thresholds (-42 dBm0 to count,
+ *    3 dB tone-to-total energy for the two strongest frequencies, 6 dB twist),
+ *    128-sample blocks, two blocks to change segment, the same cadence test. It runs
+ *    all the Goertzel filters in one interleaved pass over a block, because
+ *    super_tone_rx's one after another took a quarter of the office simulation's CPU.
+ *    super_tone_rx stays the reference: the C test feeds both the same audio and
+ *    wants the same results. This module owns what the receiver listens for.
  *  - Busy and congestion end a call, so the receiver's match is only a candidate: it
  *    counts once the cycles it matched also look like an exchange's tone and not like
  *    a note of music or a syllable. The bursts keep one level (within 3 dB); the
