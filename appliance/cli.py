@@ -27,6 +27,21 @@ def _dtmf_scan(args) -> int:
     return 0
 
 
+def _check_config(args) -> int:
+    from appliance import config
+
+    try:
+        office = config.load(args.file)
+    except config.ConfigError as e:
+        for p in e.problems:
+            print(p, file=sys.stderr)
+        n = len(e.problems)
+        print(f"appliance check-config: {n} problem{'s' if n != 1 else ''}", file=sys.stderr)
+        return 1
+    print(config.describe(office))
+    return 0
+
+
 def _demo(args) -> int:
     from appliance import demo
 
@@ -46,6 +61,12 @@ def main(argv=None) -> int:
     p.add_argument("file")
     p.add_argument("--plan", default="itu", help="tone plan of the line (itu, ru, ua, us)")
     p.set_defaults(func=_dtmf_scan)
+
+    p = sub.add_parser("check-config", help="check an office's configuration file",
+                       description="Read a configuration file and list every problem in it as "
+                                   "'file:line: key: message'; exit 1 if there is any, 0 if none.")
+    p.add_argument("file")
+    p.set_defaults(func=_check_config)
 
     p = sub.add_parser("demo", help="a live call on the simulated board, events printed as they happen")
     p.add_argument("--fast", action="store_true", help="run the clock free instead of in real time")

@@ -1,0 +1,706 @@
+"""The office's configuration: one TOML file, validated into typed objects.
+
+Rules:
+  - Every problem is found, not just the first, and each names the file, the line and
+    the key: `office.toml:12: menu.main.keys.7: ...`. An unknown key says which known
+    key it is probably meant to be.
+  - Nothing the file holds gets past as a traceback: binary junk, text that is not
+    UTF-8, a file too large to be a configuration, a TOML syntax error, a wrong type,
+    a reference to a menu or prompt that does not exist, a loop of menus a caller can
+    never leave. All of them are a ConfigError carrying the problems.
+  - The objects are frozen: a running box swaps in a new configuration whole, or
+    keeps the one it has.
+  - No I/O beyond reading the file; prompts' files are checked for existence only
+    by the prompt library, when it loads them.
+
+The file, by section (see board/demo-office.toml for a full example):
+  [office]        name, timezone, languages (the first is the default), entry menu,
+                  operator (the phone port that takes operator calls, or none)
+  [[line]]        name, channel, kind (fxo | fxs), law, plan, rings, callerid,
+                  callerid_when
+  [prompts.NAME]  per language: "text to speak", or {sound = "pack-name"}, or
+                  {file = "path"}
+  [menu.NAME]     greeting, short_greeting, keys = {"1" = ACTION, ...}, invalid,
+                  invalid_tries, invalid_then, no_input, no_input_tries, no_input_then,
+                  timeout_s, repeat_key, operator_key, then (after an announcement),
+                  collect = {min, max, terminator, interdigit_s, pattern, then}
+  [hours]         mon..sun = "09:00-18:00" (several ranges comma-separated, or
+                  "closed"), holidays = ["YYYY-MM-DD", ...], after_hours = ACTION
+  [callerid]      blocklist, vip (numbers; a trailing * matches a prefix),
+                  blocked_prompt, [[callerid.rule]] match = NUMBER, then = ACTION
+ACTION is one of: menu:NAME, back, top, repeat, operator, hangup, language:LANG.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+import tomllib
+import zoneinfo
+from dataclasses import dataclass, field
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
+
+from appliance.tomlpos import Path, Positions
+
+MAX_BYTES = 1 << 20
+LANGUAGES = ("en", "ru", "uk")
+KINDS = ("fxo", "fxs")
+LAWS = ("alaw", "ulaw")
+PLANS = ("itu", "ru", "ua", "us")
+CALLERID = ("none", "bell202", "v23", "dtmf")
+CALLERID_WHEN = ("after-first-ring", "before-first-ring")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ACTIONS = ("menu", "back", "top", "repeat", "operator", "hangup", "language")
+KEYS = "0123456789*#"
+
+
+# -- what the file becomes ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Action:
+    """What happens next: kind is one of ACTIONS; arg is the menu or language."""
+    kind: str
+    arg: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.arg}" if self.arg else self.kind
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where one language's version of a prompt comes from: kind is text, sound or file."""
+    kind: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Prompt:
+    name: str
+    by_language: Mapping[str, Source]
+
+
+@dataclass(frozen=True)
+class Line:
+    name: str
+    channel: int
+    kind: str = "fxo"
+    law: str = "alaw"
+    plan: str = "itu"
+    rings: int = 2
+    callerid: str = "v23"
+    callerid_when: str = "after-first-ring"
+
+
+@dataclass(frozen=True)
+class Collect:
+    """Digits a menu takes as one entry (an account number), then `then`."""
+    min: int
+    max: int
+    then: Action
+    terminator: str = "#"
+    interdigit_s: float = 3.0
+    pattern: Optional[str] = None
+
+    def accepts(self, digits: str) -> bool:
+        if not self.min <= len(digits) <= self.max:
+            return False
+        return self.pattern is None or re.fullmatch(self.pattern, digits) is not None
+
+
+@dataclass(frozen=True)
+class Menu:
+    name: str
+    greeting: Optional[str] = None
+    short_greeting: Optional[str] = None
+    keys: Mapping[str, Action] = field(default_factory=dict)
+    collect: Optional[Collect] = None
+    invalid: Optional[str] = None
+    invalid_tries: int = 3
+    invalid_then: Action = Action("hangup")
+    no_input: Optional[str] = None
+    no_input_tries: int = 3
+    no_input_then: Action = Action("hangup")
+    timeout_s: float = 5.0
+    repeat_key: str = "*"
+    operator_key: Optional[str] = "0"
+    then: Optional[Action] = None     # a menu without keys: after its greeting
+
+
+@dataclass(frozen=True)
+class Hours:
+    timezone: str = "UTC"
+    week: Mapping[str, Tuple[Tuple[dt.time, dt.time], ...]] = field(default_factory=dict)
+    holidays: FrozenSet[dt.date] = frozenset()
+    after_hours: Optional[Action] = None
+
+    def open_at(self, when: dt.datetime) -> bool:
+        """Whether the office is open at this moment (an aware datetime)."""
+        local = when.astimezone(zoneinfo.ZoneInfo(self.timezone))
+        if local.date() in self.holidays:
+            return False
+        now = local.time().replace(tzinfo=None)
+        return any(a <= now < b for a, b in self.week.get(DAYS[local.weekday()], ()))
+
+
+@dataclass(frozen=True)
+class NumberMatch:
+    """A caller's number, exactly, or as a prefix when written with a trailing *."""
+    number: str
+    prefix: bool = False
+
+    def matches(self, caller: str) -> bool:
+        return caller.startswith(self.number) if self.prefix else caller == self.number
+
+
+@dataclass(frozen=True)
+class CallerIdRules:
+    blocklist: Tuple[NumberMatch, ...] = ()
+    vip: Tuple[NumberMatch, ...] = ()
+    blocked_prompt: Optional[str] = None
+    rules: Tuple[Tuple[NumberMatch, Action], ...] = ()
+
+    def blocked(self, caller: str) -> bool:
+        return bool(caller) and any(m.matches(caller) for m in self.blocklist)
+
+    def is_vip(self, caller: str) -> bool:
+        return bool(caller) and any(m.matches(caller) for m in self.vip)
+
+    def route(self, caller: str) -> Optional[Action]:
+        for m, action in self.rules:
+            if caller and m.matches(caller):
+                return action
+        return None
+
+
+@dataclass(frozen=True)
+class Office:
+    name: str
+    languages: Tuple[str, ...]
+    entry: str
+    lines: Tuple[Line, ...]
+    prompts: Mapping[str, Prompt]
+    menus: Mapping[str, Menu]
+    hours: Hours
+    callerid: CallerIdRules
+    operator: Optional[str] = None
+    path: str = ""
+
+    @property
+    def language(self) -> str:
+        return self.languages[0]
+
+
+# -- problems -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+
+
+class ConfigError(Exception):
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = sorted(problems, key=lambda p: p.line)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def load(path: str) -> Office:
+    """Reads and validates the file; raises ConfigError listing every problem."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_BYTES + 1)
+    except OSError as e:
+        raise ConfigError([Problem(path, 0, "", f"cannot read: {e.strerror or e}")]) from None
+    return parse(data, path)
+
+
+def parse(data: bytes, path: str = "<config>") -> Office:
+    if len(data) > MAX_BYTES:
+        raise ConfigError([Problem(path, 0, "", f"larger than {MAX_BYTES // 1024} KiB: not a configuration file")])
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise ConfigError([Problem(path, line, "", f"not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start})")]) \
+            from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise ConfigError([Problem(path, line, "", "binary data (a NUL byte): not a TOML file")])
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        m = re.search(r"\(at line (\d+), column \d+\)", str(e))
+        line = int(m.group(1)) if m else 0
+        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(e)) or "not valid TOML"
+        raise ConfigError([Problem(path, line, "", f"TOML syntax: {msg}")]) from None
+    v = _Validator(path, Positions(text))
+    office = v.office(doc)
+    if v.problems:
+        raise ConfigError(v.problems)
+    return office
+
+
+# -- validation -----------------------------------------------------------------------
+
+def _dotted(path: Path) -> str:
+    out = ""
+    for k in path:
+        out += f"[{k}]" if isinstance(k, int) else (f".{k}" if out else str(k))
+    return out
+
+
+def _hint(word: str, known: Sequence[str]) -> str:
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", list: "a list", dict: "a table",
+               float: "a number"}
+
+
+def _type_name(v: Any) -> str:
+    for t, name in ((bool, "true or false"), (int, "an integer"), (float, "a number"), (str, "a string"),
+                    (list, "a list"), (dict, "a table")):
+        if isinstance(v, t):
+            return name
+    return type(v).__name__
+
+
+class _Validator:
+    def __init__(self, file: str, pos: Positions):
+        self.file = file
+        self.pos = pos
+        self.problems: List[Problem] = []
+
+    def bad(self, path: Path, message: str) -> None:
+        self.problems.append(Problem(self.file, self.pos.line(path), _dotted(path), message))
+
+    # Typed readers: a wrong value is a problem and the default is used, so the rest of
+    # the file is still checked.
+
+    def table(self, doc: Any, path: Path, known: Sequence[str], required: Sequence[str] = ()) -> Dict[str, Any]:
+        if not isinstance(doc, dict):
+            self.bad(path, f"must be a table, not {_type_name(doc)}")
+            return {}
+        for k in doc:
+            if k not in known:
+                self.bad(path + (k,), f"unknown key{_hint(k, known)}")
+        for k in required:
+            if k not in doc:
+                self.bad(path, f"missing key '{k}'")
+        return doc
+
+    def get(self, doc: Dict[str, Any], path: Path, key: str, kind: type, default: Any) -> Any:
+        if key not in doc:
+            return default
+        v = doc[key]
+        ok = isinstance(v, kind) and not (kind in (int, float) and isinstance(v, bool))
+        if kind is float and isinstance(v, int) and not isinstance(v, bool):
+            v, ok = float(v), True
+        if not ok:
+            self.bad(path + (key,), f"must be {_TYPE_NAMES[kind]}, not {_type_name(v)}")
+            return default
+        return v
+
+    def choice(self, doc, path, key, options: Sequence[str], default: str) -> str:
+        v = self.get(doc, path, key, str, default)
+        if v not in options:
+            self.bad(path + (key,), f"'{v}' is not one of {', '.join(options)}{_hint(v, options)}")
+            return default
+        return v
+
+    def number(self, doc, path, key, kind: type, default, lo, hi):
+        v = self.get(doc, path, key, kind, default)
+        if v is not None and not lo <= v <= hi:
+            self.bad(path + (key,), f"{v} is out of range ({lo} to {hi})")
+            return default
+        return v
+
+    def action(self, v: Any, path: Path) -> Optional[Action]:
+        if not isinstance(v, str):
+            self.bad(path, f"an action must be a string such as 'menu:sales', not {_type_name(v)}")
+            return None
+        kind, _, arg = v.partition(":")
+        if kind not in ACTIONS:
+            forms = [f"{a}:" if a in ("menu", "language") else a for a in ACTIONS]
+            self.bad(path, f"unknown action '{v}'; one of: menu:NAME, back, top, repeat, operator, hangup, "
+                           f"language:LANG{_hint(kind, list(ACTIONS) + forms)}")
+            return None
+        if kind in ("menu", "language") and not arg:
+            self.bad(path, f"'{kind}' needs a name: '{kind}:NAME'")
+            return None
+        if kind not in ("menu", "language") and arg:
+            self.bad(path, f"'{kind}' takes no name")
+            return None
+        return Action(kind, arg)
+
+    def numbers(self, doc, path, key) -> Tuple[NumberMatch, ...]:
+        v = self.get(doc, path, key, list, [])
+        out = []
+        for i, n in enumerate(v):
+            m = self.number_match(n, path + (key, i))
+            if m:
+                out.append(m)
+        return tuple(out)
+
+    def number_match(self, n: Any, path: Path) -> Optional[NumberMatch]:
+        if not isinstance(n, str) or not re.fullmatch(r"\+?[0-9]+\*?|\+?\*", n) or n in ("*", "+*"):
+            self.bad(path, f"{n!r} is not a phone number (digits, an optional leading +, a trailing * "
+                           f"for a prefix)")
+            return None
+        return NumberMatch(n.rstrip("*"), n.endswith("*"))
+
+    # Sections.
+
+    def office(self, doc: Dict[str, Any]) -> Office:
+        top = self.table(doc, (), ["office", "line", "prompts", "menu", "hours", "callerid"], ["office", "line", "menu"])
+        o = self.table(top.get("office", {}), ("office",), ["name", "timezone", "languages", "entry", "operator"],
+                       ["name", "entry"])
+        name = self.get(o, ("office",), "name", str, "")
+        langs = self.get(o, ("office",), "languages", list, ["en"])
+        languages = []
+        for i, lang in enumerate(langs):
+            if lang not in LANGUAGES:
+                self.bad(("office", "languages", i), f"{lang!r} is not one of {', '.join(LANGUAGES)}")
+            elif lang in languages:
+                self.bad(("office", "languages", i), f"'{lang}' is listed twice")
+            else:
+                languages.append(lang)
+        if not languages:
+            self.bad(("office", "languages"), "needs at least one language")
+            languages = ["en"]
+        timezone = self.get(o, ("office",), "timezone", str, "UTC")
+        try:
+            zoneinfo.ZoneInfo(timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            self.bad(("office", "timezone"), f"unknown time zone {timezone!r} (an IANA name such as 'Europe/Kyiv')")
+            timezone = "UTC"
+        lines = self.lines(top.get("line", []))
+        prompts = self.prompts(top.get("prompts", {}), languages)
+        menus = self.menus(top.get("menu", {}))
+        hours = self.hours(top.get("hours", {}), timezone)
+        cid = self.callerid(top.get("callerid", {}))
+        operator = self.get(o, ("office",), "operator", str, None)
+        entry = self.get(o, ("office",), "entry", str, "")
+        office = Office(name=name, languages=tuple(languages), entry=entry, lines=lines, prompts=prompts,
+                        menus=menus, hours=hours, callerid=cid, operator=operator, path=self.file)
+        self.references(office, top)
+        return office
+
+    def lines(self, doc: Any) -> Tuple[Line, ...]:
+        if not isinstance(doc, list):
+            self.bad(("line",), "must be [[line]] tables, one per line or phone port")
+            return ()
+        out: List[Line] = []
+        names: Dict[str, int] = {}
+        channels: Dict[int, int] = {}
+        for i, t in enumerate(doc):
+            p: Path = ("line", i)
+            t = self.table(t, p, ["name", "channel", "kind", "law", "plan", "rings", "callerid", "callerid_when"],
+                           ["name", "channel"])
+            ln = Line(
+                name=self.get(t, p, "name", str, f"line{i + 1}"),
+                channel=self.number(t, p, "channel", int, i + 1, 1, 4096),
+                kind=self.choice(t, p, "kind", KINDS, "fxo"),
+                law=self.choice(t, p, "law", LAWS, "alaw"),
+                plan=self.choice(t, p, "plan", PLANS, "itu"),
+                rings=self.number(t, p, "rings", int, 2, 0, 20),
+                callerid=self.choice(t, p, "callerid", CALLERID, "v23"),
+                callerid_when=self.choice(t, p, "callerid_when", CALLERID_WHEN, "after-first-ring"),
+            )
+            if ln.name in names:
+                self.bad(p + ("name",), f"'{ln.name}' is already the name of line {names[ln.name] + 1}")
+            if ln.channel in channels and "channel" in t:
+                self.bad(p + ("channel",), f"channel {ln.channel} is already line {channels[ln.channel] + 1}'s")
+            names.setdefault(ln.name, i)
+            channels.setdefault(ln.channel, i)
+            out.append(ln)
+        if not out:
+            self.bad(("line",), "needs at least one line")
+        return tuple(out)
+
+    def prompts(self, doc: Any, languages: Sequence[str]) -> Dict[str, Prompt]:
+        doc = self.table(doc, ("prompts",), list(doc) if isinstance(doc, dict) else [])
+        out = {}
+        for name, t in doc.items():
+            p: Path = ("prompts", name)
+            t = self.table(t, p, LANGUAGES)
+            by = {}
+            for lang, v in t.items():
+                if lang not in LANGUAGES:
+                    continue
+                src = self.source(v, p + (lang,))
+                if src:
+                    by[lang] = src
+            for lang in languages:
+                if lang not in t:
+                    self.bad(p, f"has no '{lang}' version, and the office speaks {', '.join(languages)}")
+            out[name] = Prompt(name, by)
+        return out
+
+    def source(self, v: Any, path: Path) -> Optional[Source]:
+        if isinstance(v, str):
+            if not v.strip():
+                self.bad(path, "empty text")
+                return None
+            return Source("text", v)
+        if isinstance(v, dict):
+            t = self.table(v, path, ["sound", "file"])
+            kinds = [k for k in ("sound", "file") if k in t]
+            if len(kinds) != 1:
+                self.bad(path, "give one of: \"text to speak\", {sound = \"pack-name\"}, {file = \"path\"}")
+                return None
+            value = self.get(t, path, kinds[0], str, "")
+            return Source(kinds[0], value) if value else None
+        self.bad(path, f"must be text to speak or a table {{sound = ...}} / {{file = ...}}, not {_type_name(v)}")
+        return None
+
+    def menus(self, doc: Any) -> Dict[str, Menu]:
+        doc = self.table(doc, ("menu",), list(doc) if isinstance(doc, dict) else [])
+        out = {}
+        known = ["greeting", "short_greeting", "keys", "collect", "invalid", "invalid_tries", "invalid_then",
+                 "no_input", "no_input_tries", "no_input_then", "timeout_s", "repeat_key", "operator_key", "then"]
+        for name, t in doc.items():
+            p: Path = ("menu", name)
+            t = self.table(t, p, known)
+            keys = {}
+            kt = self.get(t, p, "keys", dict, {})
+            for key, v in kt.items():
+                if key not in KEYS or len(key) != 1:
+                    self.bad(p + ("keys", key), f"'{key}' is not a key of a phone's keypad (0-9, *, #)")
+                    continue
+                a = self.action(v, p + ("keys", key))
+                if a:
+                    keys[key] = a
+            repeat_key = self.key(t, p, "repeat_key", "*")
+            operator_key = self.key(t, p, "operator_key", "0")
+            for special in (repeat_key, operator_key):
+                if special and special in keys:
+                    self.bad(p + ("keys", special), f"'{special}' is also this menu's "
+                             f"{'repeat' if special == repeat_key else 'operator'} key")
+            m = Menu(
+                name=name,
+                greeting=self.get(t, p, "greeting", str, None),
+                short_greeting=self.get(t, p, "short_greeting", str, None),
+                keys=keys,
+                collect=self.collect(t.get("collect"), p + ("collect",)) if "collect" in t else None,
+                invalid=self.get(t, p, "invalid", str, None),
+                invalid_tries=self.number(t, p, "invalid_tries", int, 3, 1, 10),
+                invalid_then=self.action(t["invalid_then"], p + ("invalid_then",)) or Action("hangup")
+                if "invalid_then" in t else Action("hangup"),
+                no_input=self.get(t, p, "no_input", str, None),
+                no_input_tries=self.number(t, p, "no_input_tries", int, 3, 1, 10),
+                no_input_then=self.action(t["no_input_then"], p + ("no_input_then",)) or Action("hangup")
+                if "no_input_then" in t else Action("hangup"),
+                timeout_s=self.number(t, p, "timeout_s", float, 5.0, 1.0, 60.0),
+                repeat_key=repeat_key,
+                operator_key=operator_key,
+                then=self.action(t["then"], p + ("then",)) if "then" in t else None,
+            )
+            if not m.keys and not m.collect and m.then is None and "keys" not in t:
+                self.bad(p, "has no keys, no collect and no 'then': a caller would have nothing to do")
+            out[name] = m
+        return out
+
+    def key(self, t, p, name: str, default: Optional[str]) -> Optional[str]:
+        v = self.get(t, p, name, str, default)
+        if v == "":
+            return None
+        if v is not None and (len(v) != 1 or v not in KEYS):
+            self.bad(p + (name,), f"'{v}' is not a key of a phone's keypad (0-9, *, #; \"\" for none)")
+            return default
+        return v
+
+    def collect(self, v: Any, p: Path) -> Optional[Collect]:
+        t = self.table(v, p, ["min", "max", "terminator", "interdigit_s", "pattern", "then"], ["max", "then"])
+        if not t:
+            return None
+        lo = self.number(t, p, "min", int, 1, 1, 32)
+        hi = self.number(t, p, "max", int, lo, 1, 32)
+        if hi < lo:
+            self.bad(p + ("max",), f"max ({hi}) is below min ({lo})")
+            hi = lo
+        term = self.get(t, p, "terminator", str, "#")
+        if term not in ("", *KEYS) or len(term) > 1:
+            self.bad(p + ("terminator",), f"'{term}' is not a key (0-9, *, #; \"\" for none)")
+            term = "#"
+        pattern = self.get(t, p, "pattern", str, None)
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as e:
+                self.bad(p + ("pattern",), f"not a regular expression: {e}")
+                pattern = None
+        then = self.action(t["then"], p + ("then",)) if "then" in t else None
+        if then is None:
+            return None
+        return Collect(min=lo, max=hi, then=then, terminator=term,
+                       interdigit_s=self.number(t, p, "interdigit_s", float, 3.0, 1.0, 30.0), pattern=pattern)
+
+    def hours(self, doc: Any, timezone: str) -> Hours:
+        p: Path = ("hours",)
+        t = self.table(doc, p, list(DAYS) + ["holidays", "after_hours"])
+        week = {}
+        for day in DAYS:
+            v = self.get(t, p, day, str, "closed" if t else "00:00-24:00")
+            week[day] = self.ranges(v, p + (day,))
+        holidays = set()
+        for i, d in enumerate(self.get(t, p, "holidays", list, [])):
+            if isinstance(d, dt.date) and not isinstance(d, dt.datetime):
+                holidays.add(d)
+            elif isinstance(d, str) and re.fullmatch(r"\d{4}-\d\d-\d\d", d):
+                try:
+                    holidays.add(dt.date.fromisoformat(d))
+                except ValueError:
+                    self.bad(p + ("holidays", i), f"{d!r} is not a date")
+            else:
+                self.bad(p + ("holidays", i), f"{d!r} is not a date (YYYY-MM-DD)")
+        after = self.action(t["after_hours"], p + ("after_hours",)) if "after_hours" in t else None
+        if t and after is None and "after_hours" not in t:
+            self.bad(p, "missing key 'after_hours': what callers hear when the office is closed")
+        return Hours(timezone=timezone, week=week, holidays=frozenset(holidays), after_hours=after)
+
+    def ranges(self, v: str, p: Path) -> Tuple[Tuple[dt.time, dt.time], ...]:
+        if v.strip() == "closed":
+            return ()
+        out = []
+        for part in v.split(","):
+            m = re.fullmatch(r"\s*(\d\d):(\d\d)\s*-\s*(\d\d):(\d\d)\s*", part)
+            if not m:
+                self.bad(p, f"{part.strip()!r} is not a range such as '09:00-18:00' (or 'closed')")
+                continue
+            h1, m1, h2, m2 = (int(x) for x in m.groups())
+            if h1 > 23 or m1 > 59 or h2 > 24 or m2 > 59 or (h2 == 24 and m2):
+                self.bad(p, f"{part.strip()!r} is not a time of day")
+                continue
+            a = dt.time(h1, m1)
+            b = dt.time.max if h2 == 24 else dt.time(h2, m2)
+            if b <= a:
+                self.bad(p, f"{part.strip()!r} ends before it starts")
+                continue
+            out.append((a, b))
+        return tuple(out)
+
+    def callerid(self, doc: Any) -> CallerIdRules:
+        p: Path = ("callerid",)
+        t = self.table(doc, p, ["blocklist", "vip", "blocked_prompt", "rule"])
+        rules = []
+        for i, r in enumerate(self.get(t, p, "rule", list, [])):
+            rp = p + ("rule", i)
+            r = self.table(r, rp, ["match", "then"], ["match", "then"])
+            m = self.number_match(r["match"], rp + ("match",)) if "match" in r else None
+            a = self.action(r["then"], rp + ("then",)) if "then" in r else None
+            if m and a:
+                rules.append((m, a))
+        return CallerIdRules(blocklist=self.numbers(t, p, "blocklist"), vip=self.numbers(t, p, "vip"),
+                             blocked_prompt=self.get(t, p, "blocked_prompt", str, None), rules=tuple(rules))
+
+    # Across sections.
+
+    def references(self, office: Office, top: Dict[str, Any]) -> None:
+        menus, prompts = office.menus, office.prompts
+        if office.entry and office.entry not in menus:
+            self.bad(("office", "entry"), f"no menu '{office.entry}'{_hint(office.entry, list(menus))}")
+        kind_unknown = any(p.key.startswith("line[") and p.key.endswith(".kind") for p in self.problems)
+        if (office.operator is not None and not kind_unknown
+                and office.operator not in [ln.name for ln in office.lines if ln.kind == "fxs"]):
+            phones = [ln.name for ln in office.lines if ln.kind == "fxs"]
+            self.bad(("office", "operator"), f"'{office.operator}' is not a phone port (an fxs line)"
+                     f"{_hint(office.operator, phones)}")
+
+        def check_action(a: Optional[Action], path: Path) -> None:
+            if a is None:
+                return
+            if a.kind == "menu" and a.arg not in menus:
+                self.bad(path, f"no menu '{a.arg}'{_hint(a.arg, list(menus))}")
+            if a.kind == "language" and a.arg not in office.languages:
+                self.bad(path, f"the office does not speak '{a.arg}' (office.languages)")
+            if a.kind == "operator" and office.operator is None:
+                self.bad(path, "there is no operator (office.operator)")
+
+        def check_prompt(name: Optional[str], path: Path) -> None:
+            if name is not None and name not in prompts:
+                self.bad(path, f"no prompt '{name}'{_hint(name, list(prompts))}")
+
+        for m in menus.values():
+            p: Path = ("menu", m.name)
+            for key, a in m.keys.items():
+                check_action(a, p + ("keys", key))
+            for k in ("greeting", "short_greeting", "invalid", "no_input"):
+                check_prompt(getattr(m, k), p + (k,))
+            check_action(m.invalid_then, p + ("invalid_then",))
+            check_action(m.no_input_then, p + ("no_input_then",))
+            check_action(m.then, p + ("then",))
+            if m.collect:
+                check_action(m.collect.then, p + ("collect", "then"))
+            raw = top.get("menu", {})
+            raw = raw.get(m.name, {}) if isinstance(raw, dict) else {}
+            if m.operator_key and office.operator is None and isinstance(raw, dict) and "operator_key" in raw:
+                self.bad(p + ("operator_key",), "there is no operator (office.operator)")
+        check_action(office.hours.after_hours, ("hours", "after_hours"))
+        check_prompt(office.callerid.blocked_prompt, ("callerid", "blocked_prompt"))
+        for i, (_, a) in enumerate(office.callerid.rules):
+            check_action(a, ("callerid", "rule", i, "then"))
+        self.trapped(office)
+
+    def trapped(self, office: Office) -> None:
+        """Menus from which nothing a caller does or fails to do ever leads out: a loop
+        with no way out. The ways out are hangup and the operator. From a menu, menu:NAME
+        leads to that menu; top and language:LANG (which starts the menus again in that
+        language) to the entry menu; back to a menu that leads here."""
+        menus = office.menus
+        exits = {"hangup", "operator"}
+
+        def edges(m: Menu) -> List[Action]:
+            if not m.keys and not m.collect:
+                # An announcement takes no keys: only what follows it.
+                return [m.then] if m.then else []
+            out = list(m.keys.values()) + [m.invalid_then, m.no_input_then]
+            if m.then:
+                out.append(m.then)
+            if m.collect:
+                out.append(m.collect.then)
+            if m.operator_key and office.operator:
+                out.append(Action("operator"))
+            return out
+
+        free = {n for n, m in menus.items() if any(a.kind in exits for a in edges(m))}
+        changed = True
+        while changed:
+            changed = False
+            for n, m in menus.items():
+                if n in free:
+                    continue
+                for a in edges(m):
+                    if ((a.kind == "menu" and a.arg in free)
+                            or (a.kind in ("top", "language") and office.entry in free)
+                            or (a.kind == "back" and any(
+                                f in free and Action("menu", n) in edges(menus[f]) for f in menus))):
+                        free.add(n)
+                        changed = True
+                        break
+        # Only a menu a caller can reach can hold one.
+        starts = [office.entry, *(a.arg for a in [office.hours.after_hours, *(r for _, r in office.callerid.rules)]
+                                  if a is not None and a.kind == "menu")]
+        reached, todo = set(), [n for n in starts if n in menus]
+        while todo:
+            n = todo.pop()
+            if n not in reached:
+                reached.add(n)
+                todo += [a.arg for a in edges(menus[n]) if a.kind == "menu" and a.arg in menus]
+        for n in menus:
+            if n in reached and n not in free:
+                self.bad(("menu", n), "a caller who gets here can never leave: no key, timeout or invalid entry "
+                                      "leads, through any menus, to hangup or the operator")
+
+
+def describe(office: Office) -> str:
+    """A short summary for a person: what check-config prints for a good file."""
+    return (f"{office.path}: {office.name}: {len(office.lines)} lines, {len(office.menus)} menus, "
+            f"{len(office.prompts)} prompts, languages {', '.join(office.languages)}")
