@@ -20,7 +20,8 @@ The file, by section (see board/demo-office.toml for a full example):
                   callerid_when
   [prompts.NAME]  per language: "text to speak", or {sound = "pack-name"}, or
                   {file = "path"}
-  [menu.NAME]     greeting, short_greeting, keys = {"1" = ACTION, ...}, invalid,
+  [menu.NAME]     greeting, short_greeting (a prompt, or a list of prompts played one
+                  after another), keys = {"1" = ACTION, ...}, invalid,
                   invalid_tries, invalid_then, no_input, no_input_tries, no_input_then,
                   timeout_s, repeat_key, operator_key, then (after an announcement),
                   collect = {min, max, terminator, interdigit_s, pattern, then}
@@ -110,8 +111,8 @@ class Collect:
 @dataclass(frozen=True)
 class Menu:
     name: str
-    greeting: Optional[str] = None
-    short_greeting: Optional[str] = None
+    greeting: Tuple[str, ...] = ()          # on first entry
+    short_greeting: Tuple[str, ...] = ()    # on coming back; the greeting if empty
     keys: Mapping[str, Action] = field(default_factory=dict)
     collect: Optional[Collect] = None
     invalid: Optional[str] = None
@@ -486,8 +487,8 @@ class _Validator:
                              f"{'repeat' if special == repeat_key else 'operator'} key")
             m = Menu(
                 name=name,
-                greeting=self.get(t, p, "greeting", str, None),
-                short_greeting=self.get(t, p, "short_greeting", str, None),
+                greeting=self.prompt_list(t, p, "greeting"),
+                short_greeting=self.prompt_list(t, p, "short_greeting"),
                 keys=keys,
                 collect=self.collect(t.get("collect"), p + ("collect",)) if "collect" in t else None,
                 invalid=self.get(t, p, "invalid", str, None),
@@ -507,6 +508,15 @@ class _Validator:
                 self.bad(p, "has no keys, no collect and no 'then': a caller would have nothing to do")
             out[name] = m
         return out
+
+    def prompt_list(self, t, p, name: str) -> Tuple[str, ...]:
+        v = t.get(name, [])
+        if isinstance(v, str):
+            return (v,)
+        if isinstance(v, list) and all(isinstance(x, str) for x in v):
+            return tuple(v)
+        self.bad(p + (name,), f"must be a prompt's name or a list of them, not {_type_name(v)}")
+        return ()
 
     def key(self, t, p, name: str, default: Optional[str]) -> Optional[str]:
         v = self.get(t, p, name, str, default)
@@ -632,7 +642,10 @@ class _Validator:
             p: Path = ("menu", m.name)
             for key, a in m.keys.items():
                 check_action(a, p + ("keys", key))
-            for k in ("greeting", "short_greeting", "invalid", "no_input"):
+            for k in ("greeting", "short_greeting"):
+                for i, name in enumerate(getattr(m, k)):
+                    check_prompt(name, p + (k, i) if len(getattr(m, k)) > 1 else p + (k,))
+            for k in ("invalid", "no_input"):
                 check_prompt(getattr(m, k), p + (k,))
             check_action(m.invalid_then, p + ("invalid_then",))
             check_action(m.no_input_then, p + ("no_input_then",))

@@ -1,0 +1,215 @@
+"""The call flow, driven by events alone on the demo office: greetings long and short,
+keys, submenus, back, top, repeat, operator, invalid entries and silence with their
+counts, digit collection, language choice, business hours, caller-ID rules, and the
+caller hanging up at every step."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from appliance import config
+from appliance.callflow import Announce, Ask, CallFlow, CallFlowError, HangUp, Note, ToOperator
+
+DEMO = Path(__file__).resolve().parent.parent / "appliance" / "demo-office.toml"
+
+
+@pytest.fixture(scope="module")
+def office():
+    return config.load(str(DEMO))
+
+
+def plays(cmds):
+    """The prompts of the one Ask or Announce among the commands."""
+    (c,) = [c for c in cmds if isinstance(c, (Ask, Announce))]
+    return c.prompts
+
+
+def notes(cmds, kind=None):
+    return [(n.kind, n.detail) for n in cmds if isinstance(n, Note) and (kind is None or n.kind == kind)]
+
+
+def test_first_entry_long_greeting_then_short_on_return(office):
+    f = CallFlow(office, "+380441112233")
+    cmds = f.start()
+    assert notes(cmds) == [("menu", "main")]
+    assert cmds[-1] == Ask(("welcome", "main_options"), "en", 1, "", 5.0, 5.0)
+    cmds = f.entered("1", "max")
+    assert notes(cmds) == [("digits", "main:1"), ("menu", "sales")]
+    assert plays(cmds) == ("sales",)
+    cmds = f.entered("#", "max")                        # back
+    assert plays(cmds) == ("main_options",)
+    cmds = f.entered("*", "max")                        # repeat
+    assert plays(cmds) == ("main_options",) and not notes(cmds, "invalid")
+
+
+def test_invalid_entries_counted_then_operator(office):
+    f = CallFlow(office)
+    f.start()
+    for _ in range(2):
+        cmds = f.entered("5", "max")
+        assert notes(cmds, "invalid") == [("invalid", "main:5")]
+        assert plays(cmds) == ("invalid", "main_options")
+    cmds = f.entered("6", "max")
+    assert notes(cmds, "invalid") == [("invalid", "main:6")]
+    assert cmds[-1] == ToOperator() and f.outcome == "operator"     # the menu's invalid_then
+    assert f.ended
+
+
+def test_valid_entry_resets_the_counts(office):
+    f = CallFlow(office)
+    f.start()
+    f.entered("5", "max")
+    f.entered("5", "max")
+    f.entered("1", "max")       # sales
+    f.entered("#", "max")       # back to main: counts start again
+    f.entered("5", "max")
+    cmds = f.entered("5", "max")
+    assert not f.ended and plays(cmds) == ("invalid", "main_options")
+
+
+def test_silence_counted_then_hung_up(office):
+    f = CallFlow(office)
+    f.start()
+    for _ in range(2):
+        cmds = f.entered("", "timeout")
+        assert notes(cmds, "no-input") == [("no-input", "main")]
+        assert plays(cmds) == ("no_input", "main_options")
+    cmds = f.entered("", "timeout")
+    assert cmds[-1] == HangUp() and f.outcome == "no-input"
+    assert notes(cmds, "end") == [("end", "no-input")]
+
+
+def test_silence_in_a_submenu_goes_to_the_top(office):
+    f = CallFlow(office)
+    f.start()
+    f.entered("2", "max")       # support
+    f.entered("", "timeout")
+    f.entered("", "timeout")
+    cmds = f.entered("", "timeout")
+    assert notes(cmds, "menu") == [("menu", "main")] and plays(cmds) == ("main_options",)
+
+
+def test_operator_key(office):
+    f = CallFlow(office)
+    f.start()
+    cmds = f.entered("0", "max")
+    assert cmds[-1] == ToOperator() and f.outcome == "operator"
+
+
+def test_announcement_then_back(office):
+    f = CallFlow(office)
+    f.start()
+    cmds = f.entered("3", "max")
+    assert cmds[-1] == Announce(("hours",), "en")
+    cmds = f.played()
+    assert notes(cmds, "menu") == [("menu", "main")] and plays(cmds) == ("main_options",)
+
+
+def test_collecting_an_order_number(office):
+    f = CallFlow(office)
+    f.start()
+    f.entered("1", "max")
+    cmds = f.entered("2", "max")
+    assert cmds[-1] == Ask(("order_number",), "en", 8, "#", 5.0, 4.0)
+    cmds = f.entered("12", "terminator")                # too short
+    assert notes(cmds, "invalid") == [("invalid", "order:12")]
+    assert plays(cmds) == ("invalid", "order_number")
+    cmds = f.entered("12a4", "terminator")              # off the pattern (cannot come from a keypad, but still)
+    assert notes(cmds, "invalid")
+    cmds = f.entered("123456", "timeout")               # the pause after the last digit ends the entry
+    assert notes(cmds) == [("digits", "order:123456"), ("menu", "connect")]
+    assert cmds[-1] == Announce(("connecting",), "en")
+    cmds = f.played()
+    assert cmds[-1] == ToOperator() and f.outcome == "operator"
+
+
+def test_collect_no_input_goes_back(office):
+    f = CallFlow(office)
+    f.start()
+    f.entered("1", "max")
+    f.entered("2", "max")
+    for _ in range(3):
+        cmds = f.entered("", "timeout")
+    assert notes(cmds, "menu") == [("menu", "sales")] and plays(cmds) == ("sales",)
+
+
+def test_language_choice_holds_for_the_rest_of_the_call(office):
+    f = CallFlow(office)
+    f.start()
+    cmds = f.entered("9", "max")
+    assert notes(cmds, "language") == [("language", "uk")]
+    assert cmds[-1] == Ask(("main_options",), "uk", 1, "", 5.0, 5.0)
+    cmds = f.entered("1", "max")
+    assert cmds[-1].language == "uk"
+    cmds = f.entered("#", "max")
+    cmds = f.entered("8", "max")
+    assert cmds[-1].language == "ru"
+
+
+def test_blocked_caller_hears_the_prompt_and_is_hung_up_on(office):
+    f = CallFlow(office, "0900555")
+    cmds = f.start()
+    assert notes(cmds) == [("blocked", "0900555")] and cmds[-1] == Announce(("blocked",), "en")
+    cmds = f.played()
+    assert cmds[-1] == HangUp() and f.outcome == "blocked"
+
+
+def test_vip_is_noted(office):
+    f = CallFlow(office, "+380441234567")
+    assert ("vip", "+380441234567") in notes(f.start())
+
+
+def test_after_hours(office):
+    f = CallFlow(office, open_now=False)
+    cmds = f.start()
+    assert notes(cmds) == [("after-hours", ""), ("menu", "closed")]
+    assert cmds[-1] == Announce(("closed",), "en")
+    cmds = f.played()
+    assert cmds[-1] == HangUp() and f.outcome == "after-hours"
+
+
+def test_caller_id_rule_replaces_the_entry_menu(office, tmp_path):
+    text = DEMO.read_text(encoding="utf-8") + '\n[[callerid.rule]]\nmatch = "+7*"\nthen = "language:ru"\n'
+    p = tmp_path / "office.toml"
+    p.write_text(text, encoding="utf-8")
+    f = CallFlow(config.load(str(p)), "+74951234567")
+    cmds = f.start()
+    assert notes(cmds, "language") == [("language", "ru")] and cmds[-1].language == "ru"
+
+
+# The caller hangs up at each step of a path through the menus.
+STEPS = [("entered", ("1", "max")), ("entered", ("2", "max")), ("entered", ("12", "terminator")),
+         ("entered", ("4321", "terminator")), ("played", ())]
+
+
+@pytest.mark.parametrize("at", range(len(STEPS) + 1))
+def test_hangup_at_every_step(office, at):
+    f = CallFlow(office)
+    f.start()
+    for name, args in STEPS[:at]:
+        getattr(f, name)(*args)
+    if f.ended:
+        assert f.hung_up() == []
+        return
+    cmds = f.hung_up()
+    assert cmds == [Note("end", "abandoned")] and f.outcome == "abandoned"
+    assert f.hung_up() == []
+    with pytest.raises(CallFlowError):
+        f.entered("1", "max")
+    with pytest.raises(CallFlowError):
+        f.played()
+
+
+def test_hangup_after_hours_is_after_hours(office):
+    f = CallFlow(office, open_now=False)
+    f.start()
+    f.hung_up()
+    assert f.outcome == "after-hours"
+
+
+def test_an_event_the_flow_does_not_wait_for(office):
+    f = CallFlow(office)
+    f.start()
+    with pytest.raises(CallFlowError, match="not waiting for announce"):
+        f.played()
