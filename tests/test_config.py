@@ -4,7 +4,6 @@ traceback; a good file becomes typed objects that answer what the call flow asks
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
 import subprocess
 import sys
