@@ -44,7 +44,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Optional, Tuple
 
-OUTCOMES = ("completed", "abandoned", "after-hours", "blocked", "operator", "interrupted", "error")
+OUTCOMES = ("completed", "invalid", "no-input", "abandoned", "after-hours", "blocked", "operator", "interrupted",
+            "error")
 PRESENTATIONS = ("", "private", "unavailable")     # "" when the number was presented
 DTMF = "0123456789*#ABCD"
 APPLICATION_ID = 0x43414C4C                        # "CALL" in the file's header
@@ -292,6 +293,21 @@ class CallLog:
                 "VALUES (?, ?, ?, ?, ?, ?)", (line, channel, caller, name, presentation, at)).lastrowid
         self._calls[call] = _InProgress(start=at, last=at)
         return call
+
+    def caller(self, call: int, at: float, number: str = "", name: str = "", presentation: str = "") -> None:
+        """Caller ID came in after the call started (it comes after the first ring on
+        most lines); the row has it now."""
+        c = self._in_progress(call)
+        _text(number, "caller ID number")
+        _text(name, "caller ID name")
+        if presentation not in PRESENTATIONS:
+            raise CallLogError(f"unknown caller ID presentation {presentation!r}; choose one of: "
+                               + ", ".join(repr(p) for p in PRESENTATIONS))
+        at = self._when(call, c, at, "caller ID")
+        with self._write("noting caller ID") as conn:
+            conn.execute("UPDATE calls SET caller = ?, caller_name = ?, presentation = ? WHERE id = ?",
+                         (number, name, presentation, call))
+        self._note(c, at, "callerid", number or presentation)
 
     def answered(self, call: int, at: float) -> None:
         """The box answered; the answer and the events so far are committed now."""

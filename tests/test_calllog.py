@@ -73,6 +73,21 @@ def test_call_abandoned_while_ringing(tmp_path):
         assert log.events(call) == [calllog.CallEvent(call, T0, "ring", "1")]
 
 
+def test_caller_id_after_the_first_ring_reaches_the_row_at_once(tmp_path):
+    with CallLog.open(tmp_path / "calls.db") as log:
+        call = log.start("line 1", 1, T0)
+        log.caller(call, T0 + 0.7, "0501234567", "PETRENKO O")
+        # written now: a crash before the call ends still leaves who called
+        with closing(sqlite3.connect(tmp_path / "calls.db")) as db:
+            assert db.execute("SELECT caller, caller_name FROM calls WHERE id = ?", (call,)).fetchone() == (
+                "0501234567", "PETRENKO O")
+        log.end(call, T0 + 3.0, "abandoned")
+        assert log.call(call).caller == "0501234567"
+        assert [e.kind for e in log.events(call)] == ["callerid"]
+        with pytest.raises(CallLogError, match="presentation"):
+            log.caller(log.start("line 1", 1, T0 + 4), T0 + 5, presentation="hidden")
+
+
 def test_calls_newest_first_with_limit_and_since(tmp_path):
     with CallLog.open(tmp_path / "calls.db") as log:
         ids = [full_call(log, T0 + 100 * i, channel=1 + i % 2) for i in range(5)]
