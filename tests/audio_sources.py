@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from appliance import wav
+from appliance.prompts import at_level  # noqa: F401  (the product's level, used by the audio tests)
 
 CACHE = Path(__file__).resolve().parent.parent / "build" / "test-audio"
 MOH_PACKAGE = "asterisk-moh-opsound-wav"
@@ -130,24 +131,6 @@ def music_clips() -> Dict[str, np.ndarray]:
             _to_telephone_wav(src, dst)
         out[f"moh-{src.stem}"] = wav.read(str(dst)).samples
     return out
-
-
-def at_level(pcm: np.ndarray, dbm0: float) -> np.ndarray:
-    """The clip scaled so that its active parts (pauses left out) have this mean level.
-
-    Active means 20 ms frames within 30 dB of the clip's loud frames, roughly how a
-    speech level meter ignores pauses; a full-scale sine is +3.14 dBm0.
-    """
-    x = np.asarray(pcm, dtype=np.float64)
-    n = len(x) // 160
-    frames = np.mean(x[: n * 160].reshape(n, 160) ** 2, axis=1)
-    loud = np.percentile(frames, 95)
-    active = frames[(frames > loud * 1e-3) & (frames > 0)]
-    if active.size == 0:
-        raise ValueError("the clip is silent")
-    now = 10.0 * np.log10(np.mean(active) / (32767.0 ** 2 / 2)) + 3.14
-    y = x * 10.0 ** ((dbm0 - now) / 20.0)
-    return np.clip(np.round(y), -32768, 32767).astype(np.int16)
 
 
 def minutes(clips: Dict[str, np.ndarray]) -> float:

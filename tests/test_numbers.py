@@ -1,7 +1,8 @@
 """Numbers, waits and queue places as callers hear them: each language's own rules.
 
 The expected words are written out by hand, not derived from the module's tables, so a
-wrong table entry fails here.
+wrong table entry fails here. The last tests check that every prompt name the module can
+produce is a file of the installed pack (skipped, naming the package, when it is not).
 """
 import math
 
@@ -9,6 +10,7 @@ import pytest
 
 from appliance.numbers import (Recorded, Spoken, in_words, recorded_names, say_duration, say_number,
                                say_position, say_wait, slavic_form, wait_parts)
+from appliance.prompts import PACKS, SOUNDS
 
 
 def heard(items):
@@ -330,3 +332,33 @@ def test_numpy_integers_are_whole_numbers():
     np = pytest.importorskip("numpy")
     assert say_number("en", np.int64(21)) == say_number("en", 21)
     assert say_duration("en", np.float64(90.0)) == say_duration("en", 90)
+
+
+# -- the packs hold every name ------------------------------------------------------------
+def produced(lang):
+    """Every Recorded name over a sweep of numbers, genders, waits and queue places."""
+    found = set()
+    numbers = list(range(0, 1200)) + [2000, 5000, 21000, 100000, 101000, 999999, 10 ** 6, 2 * 10 ** 6,
+                                      21 * 10 ** 6, 999999999]
+    for n in numbers:
+        for g in ("m", "f", "n"):
+            found.update(i.name for i in say_number(lang, n, g) if isinstance(i, Recorded))
+    for s in list(range(0, 600)) + list(range(600, 7200, 30)):
+        for r in (1, 5, 15):
+            for say in (say_duration, say_wait):
+                found.update(i.name for i in say(lang, s, r) if isinstance(i, Recorded))
+    for p in range(1, 1200):
+        found.update(i.name for i in say_position(lang, p) if isinstance(i, Recorded))
+    return found
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_every_prompt_name_is_in_the_installed_pack(lang):
+    pack = PACKS[lang]
+    folder = SOUNDS / pack.folder
+    if not folder.is_dir():
+        pytest.skip(f"{pack.package} is not installed (sh tools/install-deps installs it)")
+    made = produced(lang)
+    assert made == set(recorded_names(lang)), "recorded_names() lists exactly what can be said"
+    missing = sorted(n for n in made if not (folder / f"{n}.wav").is_file())
+    assert not missing, f"{pack.package} has no file for: {missing}"
