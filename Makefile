@@ -41,9 +41,10 @@ $(BUILD)/.ext: $(VENV)/.ready $(wildcard native/*.c native/*.h native/cdef/*.h) 
 build: $(BUILD)/.ext
 
 run: build
-	$(VENV)/bin/appliance demo
+	$(VENV)/bin/appliance run
 
-demo: run
+demo: build
+	$(VENV)/bin/appliance demo
 
 $(BUILD)/ctest/%: native/tests/%.c $(wildcard native/tests/*.h) $(ENGINE_SRC) $(wildcard native/*.h) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)

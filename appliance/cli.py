@@ -42,6 +42,16 @@ def _check_config(args) -> int:
     return 0
 
 
+def _run(args) -> int:
+    from appliance import box
+
+    try:
+        return box.run(args.config, args.log, args.seconds, paced=not args.fast)
+    except box.BoxError as e:
+        print(f"appliance run: {e}", file=sys.stderr)
+        return 1
+
+
 def _demo(args) -> int:
     from appliance import demo
 
@@ -67,6 +77,16 @@ def main(argv=None) -> int:
                                    "'file:line: key: message'; exit 1 if there is any, 0 if none.")
     p.add_argument("file")
     p.set_defaults(func=_check_config)
+
+    p = sub.add_parser("run", help="run the box on the simulated board, with a console for test calls",
+                       description="Run an office (the bundled demo office unless --config is given) on the "
+                                   "simulated board. The console takes test calls: type 'help'.")
+    p.add_argument("--config", help="the office's TOML file (default: the demo office)")
+    p.add_argument("--board", choices=["sim"], default="sim", help="the board: sim (the simulated one)")
+    p.add_argument("--log", help="the call log's file (default: $STATE_DIRECTORY or ~/.local/state/appliance)")
+    p.add_argument("--for", dest="seconds", type=float, help="stop by itself after this many seconds")
+    p.add_argument("--fast", action="store_true", help="run the clock free instead of in real time")
+    p.set_defaults(func=_run)
 
     p = sub.add_parser("demo", help="a live call on the simulated board, events printed as they happen")
     p.add_argument("--fast", action="store_true", help="run the clock free instead of in real time")

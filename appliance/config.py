@@ -18,8 +18,9 @@ The file, by section (see board/demo-office.toml for a full example):
                   operator (the phone port that takes operator calls, or none)
   [[line]]        name, channel, kind (fxo | fxs), law, plan, rings, callerid,
                   callerid_when
-  [prompts.NAME]  per language: "text to speak", or {sound = "pack-name"}, or
-                  {file = "path"}
+  [prompts.NAME]  per language: "text to speak", {sound = "pack-name"}, {file = "path"},
+                  {say = "text", in = "ru"} (text in another language's voice), or a
+                  list of these played one after another
   [menu.NAME]     greeting, short_greeting (a prompt, or a list of prompts played one
                   after another), keys = {"1" = ACTION, ...}, invalid,
                   invalid_tries, invalid_then, no_input, no_input_tries, no_input_then,
@@ -69,15 +70,18 @@ class Action:
 
 @dataclass(frozen=True)
 class Source:
-    """Where one language's version of a prompt comes from: kind is text, sound or file."""
+    """One part of a language's version of a prompt: kind is text (spoken), sound (a
+    recorded pack's prompt) or file. language, when set, is the voice or pack of another
+    language: the English menu offers Russian in Russian."""
     kind: str
     value: str
+    language: str = ""
 
 
 @dataclass(frozen=True)
 class Prompt:
     name: str
-    by_language: Mapping[str, Source]
+    by_language: Mapping[str, Tuple[Source, ...]]     # its parts, played one after another
 
 
 @dataclass(frozen=True)
@@ -436,9 +440,12 @@ class _Validator:
             for lang, v in t.items():
                 if lang not in LANGUAGES:
                     continue
-                src = self.source(v, p + (lang,))
-                if src:
-                    by[lang] = src
+                parts = v if isinstance(v, list) else [v]
+                srcs = [self.source(x, p + (lang,)) for x in parts]
+                if not parts:
+                    self.bad(p + (lang,), "an empty list: nothing to play")
+                elif all(srcs):
+                    by[lang] = tuple(srcs)
             for lang in languages:
                 if lang not in t:
                     self.bad(p, f"has no '{lang}' version, and the office speaks {', '.join(languages)}")
@@ -452,13 +459,24 @@ class _Validator:
                 return None
             return Source("text", v)
         if isinstance(v, dict):
-            t = self.table(v, path, ["sound", "file"])
-            kinds = [k for k in ("sound", "file") if k in t]
+            t = self.table(v, path, ["sound", "file", "say", "in"])
+            kinds = [k for k in ("sound", "file", "say") if k in t]
             if len(kinds) != 1:
-                self.bad(path, "give one of: \"text to speak\", {sound = \"pack-name\"}, {file = \"path\"}")
+                self.bad(path, "give one of: \"text to speak\", {sound = \"pack-name\"}, {file = \"path\"}, "
+                               "{say = \"text\", in = \"LANG\"}")
                 return None
             value = self.get(t, path, kinds[0], str, "")
-            return Source(kinds[0], value) if value else None
+            lang = self.get(t, path, "in", str, "")
+            if lang and lang not in LANGUAGES:
+                self.bad(path + ("in",), f"{lang!r} is not one of {', '.join(LANGUAGES)}")
+                return None
+            if lang and kinds[0] == "file":
+                self.bad(path + ("in",), "a file is played as it is: 'in' is for text and pack sounds")
+                return None
+            if not value.strip():
+                self.bad(path + (kinds[0],), "empty")
+                return None
+            return Source("text" if kinds[0] == "say" else kinds[0], value, lang)
         self.bad(path, f"must be text to speak or a table {{sound = ...}} / {{file = ...}}, not {_type_name(v)}")
         return None
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import List
 
-import numpy as np
-
 from appliance.engine import FRAME, SAMPLE_RATE, ChannelConfig, Line, Play
 from appliance.sim import SimOffice
 from appliance.wav import Wav

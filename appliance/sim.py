@@ -13,8 +13,7 @@ Rules:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Dict, Iterable, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 
@@ -166,6 +165,11 @@ class SimOffice:
 
     def _take(self, batch) -> List[Event]:
         self.events.extend(batch.events)
+        return self.feed(batch)
+
+    def feed(self, batch) -> List[Event]:
+        """What a far end hears and sends, from a batch the caller of Engine.run() got
+        itself; the events are not kept (a box that runs for days keeps its own)."""
         if batch.taps is not None:
             for chan in np.unique(batch.taps["chan"]):
                 far = self._far.get(int(chan))

@@ -156,8 +156,9 @@ def test_demo_office_objects():
     assert main.invalid_then == config.Action("operator")
     order = office.menus["order"].collect
     assert order.accepts("12345") and not order.accepts("123") and not order.accepts("123456789")
-    assert office.prompts["invalid"].by_language["en"] == config.Source("sound", "option-is-invalid")
-    assert office.prompts["welcome"].by_language["uk"].kind == "text"
+    assert office.prompts["invalid"].by_language["en"] == (config.Source("sound", "pm-invalid-option"),)
+    assert office.prompts["welcome"].by_language["uk"][0].kind == "text"
+    assert office.prompts["main_options"].by_language["en"][1] == config.Source("text", "Для русского языка нажмите 8.", "ru")
 
 
 def test_business_hours_and_holidays():

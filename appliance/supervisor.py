@@ -1,0 +1,290 @@
+"""The supervisor: the office's lines on the engine, one call flow per call, the call log.
+
+Rules:
+  - Per event, never per frame: the engine moves all channels in one run() and the
+    supervisor handles the batch's events, sending commands back. Times come from the
+    engine's clock plus one wall-clock offset taken when the box starts.
+  - A line rings: the call gets its log row at the first ring, so a caller who gives
+    up while it still rings is logged too. The box answers at the configured ring.
+  - What the call flow asks for is carried out on the engine: an Ask plays prompts a
+    key interrupts and collects digits; an Announce plays prompts through; ToOperator
+    rings the operator's phone with the caller's number while the caller hears
+    ringback, and bridges the two when it is answered; HangUp hangs up. Notes go to
+    the call log, and the call's row is finished when the call ends, however it ends.
+  - A command the engine refuses (a bug, or a channel out of service) ends that call
+    as an error, logged; the other lines go on.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from appliance import callflow
+from appliance.callflow import Announce, Ask, CallFlow, HangUp, Note, ToOperator
+from appliance.binding import EngineError
+from appliance.config import Line, Office
+from appliance.engine import CallerID, Engine, Event, Play
+
+RINGBACK = Play.of_tone("ringback")
+
+
+class PromptBank:
+    """The office's prompts in every language it speaks, registered with one engine."""
+
+    def __init__(self, office: Office, library, engine: Engine):
+        base = os.path.dirname(os.path.abspath(office.path)) if office.path else os.getcwd()
+        self._ids: Dict[Tuple[str, str], List[int]] = {}
+        self._text: Dict[Tuple[str, str], str] = {}
+        self._pcm: Dict[Tuple[str, str], np.ndarray] = {}
+        for p in office.prompts.values():
+            for lang, parts in p.by_language.items():
+                loaded = []
+                for src in parts:
+                    voice = src.language or lang
+                    if src.kind == "text":
+                        loaded.append(library.spoken(voice, src.value))
+                    elif src.kind == "sound":
+                        loaded.append(library.recorded(voice, src.value))
+                    else:
+                        loaded.append(library.recording(os.path.join(base, src.value), name=p.name, lang=lang))
+                self._ids[p.name, lang] = library.register(engine, loaded)
+                self._text[p.name, lang] = " ".join(x.text for x in loaded if x.text)
+                self._pcm[p.name, lang] = np.concatenate([x.pcm for x in loaded])
+
+    def ids(self, name: str, language: str) -> List[int]:
+        return self._ids[name, language]
+
+    def text(self, name: str, language: str) -> str:
+        return self._text.get((name, language), "")
+
+    def pcm(self, name: str, language: str) -> np.ndarray:
+        """The samples a caller hears, as the box sends them."""
+        return self._pcm[name, language]
+
+
+@dataclass
+class Call:
+    """One call on one of the box's lines, from its first ring to its end."""
+    port: int
+    line: Line
+    log_id: int
+    caller: str = ""
+    name: str = ""
+    presentation: str = ""
+    flow: Optional[CallFlow] = None
+    operator: Optional[int] = None      # the phone port rung or bridged for it
+    bridged: bool = False
+    heard: List[str] = field(default_factory=list)  # prompts played, for a console
+
+
+class Supervisor:
+    """The office on an engine whose ports are given by line name."""
+
+    def __init__(self, office: Office, engine: Engine, ports: Dict[str, int], bank, log,
+                 wall_offset: float, open_at: Optional[Callable[[dt.datetime], bool]] = None,
+                 on_play: Optional[Callable[[Call, List[str]], None]] = None,
+                 on_end: Optional[Callable[[Call, str], None]] = None):
+        self.office = office
+        self.engine = engine
+        self.ports = ports
+        self.bank = bank
+        self.log = log
+        self.wall_offset = wall_offset
+        self.open_at = open_at or office.hours.open_at
+        self.on_play = on_play
+        self.on_end = on_end
+        self.line_of = {ports[ln.name]: ln for ln in office.lines}
+        self.calls: Dict[int, Call] = {}
+        self.operator_port = ports.get(office.operator) if office.operator else None
+        self.hours_override: Optional[bool] = None
+        for ln in office.lines:
+            engine.configure(ports[ln.name], law=ln.law, plan=ln.plan,
+                             cid=ln.callerid if ln.kind == "fxo" else "none", cid_when=ln.callerid_when)
+
+    # -- time ----------------------------------------------------------------------
+
+    def is_open(self, when: dt.datetime) -> bool:
+        """Business hours, unless a person testing the box said open or closed."""
+        return self.open_at(when) if self.hours_override is None else self.hours_override
+
+    def now(self, ev: Optional[Event] = None) -> float:
+        """Seconds since the epoch, from the engine's clock."""
+        ms = ev.ms if ev is not None else self.engine.now_ms
+        return self.wall_offset + ms / 1000.0
+
+    # -- events --------------------------------------------------------------------
+
+    def handle(self, events: List[Event]) -> None:
+        for ev in events:
+            line = self.line_of.get(ev.channel)
+            if line is None:
+                continue
+            if ev.channel == self.operator_port:
+                self._operator_event(ev)
+            elif line.kind == "fxo":
+                self._line_event(line, ev)
+
+    def _line_event(self, line: Line, ev: Event) -> None:
+        port = ev.channel
+        call = self.calls.get(port)
+        k = ev.kind
+        if k == "callerid":
+            if call is None:        # before the first ring: the call starts with it
+                call = self._begin(line, ev)
+            call.caller = ev.text
+            call.name = ev.text2
+            call.presentation = {ord("P"): "private", ord("O"): "unavailable"}.get(ev.a, "")
+            self.log.caller(call.log_id, self.now(ev), call.caller, call.name, call.presentation)
+            return
+        if k == "ring":
+            if call is None:
+                call = self._begin(line, ev)
+            if call.flow is None and ev.a >= max(1, line.rings):
+                self._answer(call, ev)
+            return
+        if call is None:
+            return
+        if k == "ring-timeout" and call.flow is None:
+            self._finish(call, ev, "abandoned")
+        elif k == "hangup":
+            self.log.event(call.log_id, self.now(ev), "hangup", ev.cause)
+            # Gone while the operator's phone still rang: the caller gave up waiting.
+            gave_up = call.operator is not None and not call.bridged
+            if call.operator is not None:
+                self._release_operator(call)
+            if call.flow is not None and not call.flow.ended:
+                self._carry_out(call, call.flow.hung_up(), ev)
+            # The line goes back on hook, ready for the next call.
+            self._try(call, ev, lambda: self.engine.hangup(call.port))
+            outcome = call.flow.outcome if call.flow and call.flow.outcome else "abandoned"
+            self._finish(call, ev, "abandoned" if gave_up and outcome == "operator" else outcome)
+        elif call.flow is None or call.flow.ended:
+            return
+        elif k == "collected" and ev.reason != "cancelled":
+            self._carry_out(call, call.flow.entered(ev.text, ev.reason), ev)
+        elif k == "play-done" and ev.reason == "complete" and call.flow.waiting in ("announce",
+                                                                                    "announce-then-hangup"):
+            self._carry_out(call, call.flow.played(), ev)
+
+    def _operator_event(self, ev: Event) -> None:
+        call = next((c for c in self.calls.values() if c.operator == ev.channel), None)
+        if call is None:
+            return
+        if ev.kind == "offhook" and ev.a and not call.bridged:
+            self._try(call, ev, lambda: (self.engine.stop(call.port), self.engine.bridge(call.port, ev.channel)))
+            call.bridged = True
+            self.log.event(call.log_id, self.now(ev), "bridged", self.office.operator)
+        elif ev.kind == "hangup" and call.bridged:
+            # The operator put the phone down: the call is over.
+            self.log.event(call.log_id, self.now(ev), "operator-hangup")
+            call.operator = None
+            self._try(call, ev, lambda: self.engine.hangup(call.port))
+            self._finish(call, ev, "operator")
+
+    # -- steps ---------------------------------------------------------------------
+
+    def _begin(self, line: Line, ev: Event) -> Call:
+        call = Call(ev.channel, line, self.log.start(line.name, ev.channel, self.now(ev)))
+        self.calls[ev.channel] = call
+        return call
+
+    def _answer(self, call: Call, ev: Event) -> None:
+        if not self._try(call, ev, lambda: self.engine.answer(call.port)):
+            return
+        self.log.answered(call.log_id, self.now(ev))
+        when = dt.datetime.fromtimestamp(self.now(ev), dt.timezone.utc)
+        call.flow = CallFlow(self.office, call.caller, open_now=self.is_open(when))
+        self._carry_out(call, call.flow.start(), ev)
+
+    def _carry_out(self, call: Call, commands: List[callflow.Command], ev: Event) -> None:
+        e, port = self.engine, call.port
+        for c in commands:
+            if isinstance(c, Note):
+                self._note(call, c, ev)
+            elif isinstance(c, Ask):
+                items = self._items(call, c.prompts, c.language)
+                if not self._try(call, ev, lambda: (e.play(port, items, interruptible=True),
+                                                    e.collect(port, c.max_digits, c.terminator,
+                                                              int(c.first_timeout_s * 1000),
+                                                              int(c.interdigit_s * 1000)))):
+                    return
+            elif isinstance(c, Announce):
+                items = self._items(call, c.prompts, c.language)
+                if not self._try(call, ev, lambda: e.play(port, items)):
+                    return
+            elif isinstance(c, ToOperator):
+                self._ring_operator(call, ev)
+            elif isinstance(c, HangUp):
+                self._try(call, ev, lambda: e.hangup(port))
+                self._finish(call, ev, call.flow.outcome or "completed")
+
+    def _items(self, call: Call, names, language: str) -> List[Play]:
+        call.heard.extend(names)
+        if self.on_play:
+            self.on_play(call, list(names))
+        return [Play.of_prompt(pid) for name in names for pid in self.bank.ids(name, language)]
+
+    def _note(self, call: Call, n: Note, ev: Event) -> None:
+        at = self.now(ev)
+        if n.kind == "menu":
+            self.log.menu(call.log_id, at, n.detail)
+        elif n.kind == "digits":
+            menu, _, digits = n.detail.partition(":")
+            self.log.digits(call.log_id, at, menu, digits)
+        elif n.kind == "language":
+            self.log.language(call.log_id, at, n.detail)
+        elif n.kind != "end":
+            self.log.event(call.log_id, at, n.kind, n.detail)
+
+    def _ring_operator(self, call: Call, ev: Event) -> None:
+        op = self.operator_port
+        busy = any(c.operator == op for c in self.calls.values() if c is not call)
+        if op is None or busy or self.engine.state(op) != "idle":
+            # Nobody can take it: the caller is told nothing better than a goodbye yet;
+            # queueing for agents is the ACD's business.
+            self.log.event(call.log_id, self.now(ev), "operator-busy")
+            self._try(call, ev, lambda: self.engine.hangup(call.port))
+            self._finish(call, ev, "operator")
+            return
+        call.operator = op
+        self.log.event(call.log_id, self.now(ev), "ringing", self.office.operator)
+        self._try(call, ev, lambda: (self.engine.play(call.port, [RINGBACK]),
+                                     self.engine.ring(op, CallerID(call.caller, call.name) if call.caller else None)))
+
+    def _release_operator(self, call: Call) -> None:
+        op, call.operator = call.operator, None
+        try:
+            if call.bridged:
+                self.engine.unbridge(call.port)
+            self.engine.hangup(op)
+        except EngineError:
+            pass    # already idle: nothing to release
+
+    def _try(self, call: Call, ev: Event, fn) -> bool:
+        try:
+            fn()
+            return True
+        except EngineError as e:
+            self.log.event(call.log_id, self.now(ev), "error", str(e))
+            if call.flow is not None and call.flow.outcome is None:
+                call.flow.outcome = "error"
+            try:
+                self.engine.hangup(call.port)
+            except EngineError:
+                pass
+            self._finish(call, ev, "error")
+            return False
+
+    def _finish(self, call: Call, ev: Event, outcome: str) -> None:
+        if self.calls.get(call.port) is not call:
+            return
+        del self.calls[call.port]
+        if call.operator is not None:
+            self._release_operator(call)
+        self.log.end(call.log_id, self.now(ev), outcome)
+        if self.on_end:
+            self.on_end(call, outcome)

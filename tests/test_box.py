@@ -1,0 +1,130 @@
+"""The box as a person runs it: `appliance run` with its console, a bad configuration
+refused plainly, and a kill in the middle of a hundred calls losing no finished call."""
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from appliance import config
+from appliance.box import DEMO_OFFICE, Box
+from appliance.calllog import CallLog
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_bad_configuration_is_refused_without_a_traceback(tmp_path):
+    bad = tmp_path / "office.toml"
+    bad.write_text('[office]\nname = "x"\nentry = "main"\n[[line]]\nname = "a"\nchannel = 1\nkind = "fxq"\n')
+    r = subprocess.run([sys.executable, "-m", "appliance.cli", "run", "--config", str(bad), "--for", "1",
+                        "--log", str(tmp_path / "calls.db")], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert f"{bad}:7: line[0].kind: 'fxq' is not one of fxo, fxs" in r.stderr
+    assert "Traceback" not in r.stderr + r.stdout
+
+
+def test_console_session_through_the_demo_office(tmp_path):
+    """Typed lines on standard input, the box paced in real time for a few seconds."""
+    script = "help\nhours open\ncall line1 0501234567 PETRENKO\nshow nothing\n"
+    r = subprocess.run([sys.executable, "-m", "appliance.cli", "run", "--for", "7", "--log",
+                        str(tmp_path / "calls.db")], input=script, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "call LINE [NUMBER [NAME...]]" in out                       # help
+    assert "new calls are answered as open" in out
+    assert "line1: caller ID 0501234567 (PETRENKO)" in out
+    assert "line1: caller hears welcome [en]: Thank you for calling Demo Trading." in out
+    assert "unknown thing to show 'nothing'" in out
+    assert "Traceback" not in r.stderr
+
+
+def test_show_calls_and_log(tmp_path):
+    out = io.StringIO()
+    box = Box(config.load(str(DEMO_OFFICE)), tmp_path / "calls.db", out=out)
+    try:
+        box.command("show calls")
+        assert "no calls yet" in out.getvalue()
+        box.command("hours closed")
+        box.command("call line2 0441112233")
+        box.run(30, paced=False)
+        box.command("show calls")
+        box.command("show log")
+        box.command("show log 999")
+        said = out.getvalue()
+        assert "line2      0441112233" in said and "after-hours" in said and "closed" in said
+        assert "menu       closed" in said
+        assert "999" in said.splitlines()[-1]
+    finally:
+        box.close()
+
+
+DRIVER = textwrap.dedent('''
+    import sys
+    from pathlib import Path
+    from appliance import config
+    from appliance.box import DEMO_OFFICE, Box
+
+    box = Box(config.load(str(DEMO_OFFICE)), Path(sys.argv[1]), out=open("/dev/null", "w"))
+    box.supervisor.hours_override = True
+    box.supervisor.on_end = lambda call, outcome: print("ended", call.log_id, outcome, flush=True)
+    lines = ["line1", "line2", "line3", "line4"]
+    state = {ln: ("idle", 0) for ln in lines}
+    placed = [0]
+
+    def tick(b):
+        now = b.engine.now
+        for i, ln in enumerate(lines):
+            what, at = state[ln]
+            port = b.ports[ln]
+            if what == "idle" and placed[0] < 100 and now >= at:
+                b.callers[ln].ring("05012345%02d" % placed[0], "")
+                placed[0] += 1
+                state[ln] = ("ringing", now)
+            elif what == "ringing" and b.engine.state(port) in ("playing", "collecting"):
+                b.callers[ln].press("1")
+                state[ln] = ("in-menu", now + 8000 * (2 + i))
+            elif what == "in-menu" and now >= at:
+                b.callers[ln].hangup()
+                state[ln] = ("idle", now + 8000)
+        if placed[0] >= 100 and all(s[0] == "idle" for s in state.values()):
+            b.running = False
+
+    box.run(None, paced=False, tick=tick)
+''')
+
+
+def test_kill_in_the_middle_of_a_hundred_calls_loses_no_finished_call(tmp_path):
+    db = tmp_path / "calls.db"
+    driver = tmp_path / "driver.py"
+    driver.write_text(DRIVER)
+    p = subprocess.Popen([sys.executable, str(driver), str(db)], stdout=subprocess.PIPE, text=True,
+                         cwd=str(REPO), env={**os.environ, "PYTHONPATH": str(REPO)})
+    ended = {}
+    deadline = time.monotonic() + 300
+    try:
+        for line in p.stdout:
+            _, call, outcome = line.split()
+            ended[int(call)] = outcome
+            if len(ended) >= 50:
+                break
+            assert time.monotonic() < deadline, "the driver is too slow to reach 50 calls"
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+    assert len(ended) >= 50
+    with CallLog.open(db) as log:
+        rows = {c.id: c for c in log.calls()}
+        for call, outcome in ended.items():
+            assert rows[call].outcome == outcome and rows[call].end is not None, call
+            assert log.events(call), call
+        in_progress = [c for c in rows.values() if c.id not in ended]
+        assert all(c.outcome == "interrupted" for c in in_progress)
+        assert log.interrupted == len(in_progress)
+    print(f"\n{len(ended)} calls ended before the kill, {len(in_progress)} closed as interrupted")

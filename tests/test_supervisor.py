@@ -1,0 +1,197 @@
+"""The box answering its lines, end to end at audio level: scripted callers on the
+simulated board ring the demo office, press keys as DTMF audio over the prompts, and
+hang up; the call log shows what happened, and the caller's own recording shows what
+it heard, in English, Russian and Ukrainian."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from appliance import config
+from appliance.box import DEMO_OFFICE, Box
+from appliance.prompts import PromptLibrary
+from appliance.sim import identify_prompt
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def library():
+    return PromptLibrary()
+
+
+@pytest.fixture
+def box(tmp_path, library):
+    b = Box(config.load(str(DEMO_OFFICE)), tmp_path / "calls.db", out=io.StringIO(), library=library)
+    b.supervisor.hours_override = True
+    yield b
+    b.close()
+
+
+def run_until(box: Box, cond, limit_s: float = 40.0) -> None:
+    end = box.engine.now_ms + limit_s * 1000
+    while box.engine.now_ms < end:
+        box.run(0.1, paced=False)
+        if cond():
+            return
+    raise AssertionError(f"not within {limit_s} s; the box said:\n{box.out.getvalue()[-3000:]}")
+
+
+def call(box: Box, line: str = "line1"):
+    return box.supervisor.calls.get(box.ports[line])
+
+
+def hears(box: Box, name: str, line: str = "line1"):
+    """Until the call on `line` has had `name` played to it (once more than now)."""
+    c = call(box, line)
+    before = c.heard.count(name) if c else 0
+    return lambda: (c := call(box, line)) is not None and c.heard.count(name) > before
+
+
+def waits_for_keys(box: Box, line: str = "line1"):
+    return lambda: (c := call(box, line)) is not None and c.flow is not None and c.flow.waiting == "ask"
+
+
+def ring(box: Box, number: str = "0501234567", line: str = "line1"):
+    box.callers[line].ring(number, "PETRENKO O")
+    run_until(box, waits_for_keys(box, line))
+
+
+def press(box: Box, keys: str, then=None, line: str = "line1") -> None:
+    run_until(box, lambda: box.engine.state(box.ports[line]) in ("playing", "collecting"))
+    box.callers[line].press(keys)
+    if then is not None:
+        run_until(box, then)
+
+
+def ended(box: Box, line: str = "line1"):
+    return lambda: call(box, line) is None
+
+
+def last_call(box: Box):
+    return box.log.calls(limit=1)[0]
+
+
+@pytest.mark.parametrize("lang,key", [("en", None), ("ru", "8"), ("uk", "9")])
+def test_sales_in_each_language(box, lang, key):
+    caller = box.callers["line1"]
+    caller.capture()
+    ring(box)
+    if key:
+        press(box, key, hears(box, "main_options"))
+    press(box, "1", hears(box, "sales"))
+    box.run(len(box.bank.pcm("sales", lang)) / 8000 + 0.5, paced=False)    # sales played through
+    c = call(box)
+    assert c.flow.language == lang and c.flow.menu.name == "sales"
+    # What the caller heard last, through the line and the codec, is the sales prompt
+    # in its language, told apart from the same prompt in the other two.
+    heard = caller.heard()[-len(box.bank.pcm("sales", lang)) - 8000:]
+    known = {f"sales-{x}": box.bank.pcm("sales", x) for x in ("en", "ru", "uk")}
+    name, score = identify_prompt(heard, known)
+    assert name == f"sales-{lang}", (name, score)
+    caller.hangup()
+    run_until(box, ended(box))
+    row = last_call(box)
+    assert row.caller == "0501234567" and row.outcome == "abandoned"
+    assert row.language == (lang if key else None) or row.language == lang
+    assert row.menus[-1] == "sales" and ("main", "1") in row.digits
+
+
+def test_order_number_to_the_operator_and_bridged(box):
+    ring(box)
+    press(box, "1", hears(box, "sales"))
+    press(box, "2", hears(box, "order_number"))
+    press(box, "12", hears(box, "invalid"))               # too short: the pause ends it
+    press(box, "123456#", hears(box, "connecting"))
+    op = box.ports["reception"]
+    run_until(box, lambda: box.engine.state(op) == "ringing" or call(box).operator is not None)
+    box.phones["reception"].answer()
+    run_until(box, lambda: call(box).bridged)
+    assert box.engine.state(box.ports["line1"]) == "bridged"
+    box.callers["line1"].hangup()
+    run_until(box, ended(box))
+    row = last_call(box)
+    assert row.outcome == "operator"
+    assert row.digits[-1] == ("order", "123456")
+    kinds = [e.kind for e in box.log.events(row.id)]
+    assert "invalid" in kinds and "bridged" in kinds
+
+
+def test_invalid_entries_then_operator(box):
+    ring(box)
+    for _ in range(3):
+        press(box, "5", hears(box, "invalid") if _ < 2 else None)
+    run_until(box, lambda: call(box) is None or call(box).operator is not None)
+    box.callers["line1"].hangup()
+    run_until(box, ended(box))
+    assert [e.kind for e in box.log.events(last_call(box).id)].count("invalid") == 3
+
+
+def test_silence_hangs_up(box):
+    ring(box)
+    run_until(box, ended(box), 120)
+    row = last_call(box)
+    assert row.outcome == "no-input"
+    assert [e.kind for e in box.log.events(row.id)].count("no-input") == 3
+
+
+def test_repeat_back_and_the_hours_announcement(box):
+    ring(box)
+    press(box, "*", hears(box, "main_options"))
+    press(box, "3", hears(box, "hours"))
+    run_until(box, hears(box, "main_options"), 30)      # announced, then back
+    press(box, "2", hears(box, "support"))
+    press(box, "#", hears(box, "main_options"))
+    assert last_call(box).end is None
+    assert call(box).flow.menu.name == "main"
+
+
+def test_after_hours(box):
+    box.supervisor.hours_override = False
+    ring_only(box)
+    run_until(box, ended(box), 40)
+    row = last_call(box)
+    assert row.outcome == "after-hours" and row.menus == ("closed",)
+
+
+def test_blocked_caller(box):
+    box.callers["line1"].ring("0900777", "")
+    run_until(box, lambda: last_call(box).answer is not None, 15)
+    run_until(box, ended(box), 30)
+    row = last_call(box)
+    assert row.outcome == "blocked" and row.caller == "0900777"
+
+
+def ring_only(box, number="0501234567"):
+    box.callers["line1"].ring(number, "")
+    run_until(box, lambda: call(box) is not None and call(box).flow is not None, 15)
+
+
+# The caller hangs up at each step of the way to the operator.
+STEPS = ["ringing", "greeting", "sales", "order", "operator-ringing"]
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_caller_hangs_up_at_each_step(box, step):
+    caller = box.callers["line1"]
+    if step == "ringing":
+        caller.ring("0501234567", "")
+        run_until(box, lambda: call(box) is not None, 5)
+    else:
+        ring(box)
+        if step != "greeting":
+            press(box, "1", hears(box, "sales"))
+        if step in ("order", "operator-ringing"):
+            press(box, "2", hears(box, "order_number"))
+        if step == "operator-ringing":
+            press(box, "4444#", hears(box, "connecting"))
+            run_until(box, lambda: call(box).operator is not None, 20)
+    caller.hangup()
+    run_until(box, ended(box), 15)
+    row = last_call(box)
+    assert row.outcome == "abandoned" and row.end is not None
+    assert (row.answer is None) == (step == "ringing")
+    if step == "operator-ringing":
+        run_until(box, lambda: box.engine.state(box.ports["reception"]) == "idle", 5)
