@@ -11,7 +11,6 @@ import textwrap
 import time
 from pathlib import Path
 
-import pytest
 
 from appliance import config
 from appliance.box import DEMO_OFFICE, Box

@@ -5,7 +5,6 @@ it heard, in English, Russian and Ukrainian."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 

@@ -29,7 +29,6 @@ import re
 import time
 
 import numpy as np
-import pytest
 
 from appliance import config
 from appliance.box import DEMO_OFFICE, Box
