@@ -13,12 +13,16 @@ Rules:
     out between frames.
   - A problem at start (the configuration, a prompt, the call log) is a BoxError with
     what to do about it; once running, a console mistake is answered and forgotten.
+  - `reload` (or SIGHUP) reads the configuration file again: a file with any problem,
+    or with other lines, is refused with the reasons and the running configuration
+    stays; otherwise new calls take it and calls in progress finish as they began.
 """
 from __future__ import annotations
 
 import datetime as dt
 import os
 import queue
+import signal
 import sys
 import threading
 import time
@@ -55,6 +59,7 @@ class Box:
                  library: Optional[PromptLibrary] = None):
         self.office = office
         self.out = out
+        self.library = library or PromptLibrary()
         fxo = [ln for ln in office.lines if ln.kind == "fxo"]
         fxs = [ln for ln in office.lines if ln.kind == "fxs"]
         self.sim = SimOffice(lines=len(fxo), phones=len(fxs), line=SIM_LINE)
@@ -73,7 +78,7 @@ class Box:
             self.sim.close()
             raise BoxError(str(e)) from None
         try:
-            self.bank = PromptBank(office, library or PromptLibrary(), self.engine)
+            self.bank = PromptBank(office, self.library, self.engine)
         except PromptLoadError as e:
             self.close()
             raise BoxError(str(e)) from None
@@ -97,7 +102,7 @@ class Box:
     def _heard(self, call: Call, names: List[str]) -> None:
         lang = call.flow.language if call.flow else self.office.language
         for n in names:
-            words = self.bank.text(n, lang)
+            words = (call.bank or self.bank).text(n, lang)
             self.say(f"{call.line.name}: caller hears {n} [{lang}]" + (f": {words}" if words else ""))
 
     def _ended(self, call: Call, outcome: str) -> None:
@@ -151,8 +156,29 @@ class Box:
             self.supervisor.hours_override = {"open": True, "closed": False, "auto": None}[cmd.what]
             print(f"  new calls are answered {'by the office hours' if cmd.what == 'auto' else 'as ' + cmd.what}",
                   file=self.out, flush=True)
+        elif v == "reload":
+            self.reload()
         elif v == "show":
             self._show(cmd)
+
+    def reload(self) -> bool:
+        """The configuration file read again and put in place for new calls, or refused
+        with the reason, the running configuration kept."""
+        path = self.office.path
+        try:
+            new = config.load(path)
+            if new.lines != self.office.lines:
+                raise BoxError("the lines changed: restart the box to put them in place")
+            bank = PromptBank(new, self.library, self.engine)
+        except (config.ConfigError, PromptLoadError, BoxError) as e:
+            self.say(f"reload of {path} refused; the running configuration stays:")
+            for line in str(e).splitlines():
+                print(f"  {line}", file=self.out, flush=True)
+            return False
+        self.supervisor.swap(new, bank)
+        self.office, self.bank = new, bank
+        self.say(f"reloaded {path}: new calls take it; calls in progress finish as they began")
+        return True
 
     def _show(self, cmd: console.Command) -> None:
         out = self.out
@@ -186,6 +212,15 @@ class Box:
             tick: Optional[Callable[["Box"], None]] = None) -> None:
         started = time.monotonic()
         start_ms = self.engine.now_ms
+        before = signal.getsignal(signal.SIGHUP) if threading.current_thread() is threading.main_thread() else None
+        hup = _on_sighup()
+        try:
+            self._loop(seconds, paced, commands, tick, hup, started, start_ms)
+        finally:
+            if hup is not None:
+                signal.signal(signal.SIGHUP, before)
+
+    def _loop(self, seconds, paced, commands, tick, hup, started, start_ms) -> None:
         frames = 0
         while self.running and (seconds is None or self.engine.now_ms - start_ms < seconds * 1000):
             batch = self.engine.run(1)
@@ -195,6 +230,9 @@ class Box:
             self.supervisor.handle(batch.events)
             while commands is not None and not commands.empty():
                 self.command(commands.get_nowait())
+            if hup and hup.is_set():
+                hup.clear()
+                self.reload()
             if tick:
                 tick(self)
             frames += 1
@@ -202,6 +240,16 @@ class Box:
                 delay = started + frames * FRAME_MS / 1000.0 - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
+
+
+def _on_sighup() -> Optional[threading.Event]:
+    """SIGHUP asks for a reload, as it does of any daemon; only the main thread can
+    take signals, so elsewhere there is none."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    flag = threading.Event()
+    signal.signal(signal.SIGHUP, lambda *_: flag.set())
+    return flag
 
 
 def read_lines(stream: TextIO, into: queue.Queue) -> threading.Thread:

@@ -12,6 +12,8 @@ Commands:
   drop                           the operator's phone is put down
   hours open|closed|auto         answer new calls as in or out of business hours, or
                                  by the office's hours and the clock (auto)
+  reload                         read the configuration file again; a file with
+                                 problems is refused and the running one kept
   show calls                     the latest calls in the call log
   show log [CALL]                a call's events (the latest call's if none given)
   help                           this list
@@ -24,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
 HELP = __doc__.split("Commands:\n", 1)[1].rstrip()
-WORDS = ("call", "press", "hangup", "pickup", "drop", "hours", "show", "help", "quit")
+WORDS = ("call", "press", "hangup", "pickup", "drop", "hours", "reload", "show", "help", "quit")
 HOURS = ("open", "closed", "auto")
 SHOW = ("calls", "log")
 

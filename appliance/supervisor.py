@@ -78,6 +78,7 @@ class Call:
     flow: Optional[CallFlow] = None
     operator: Optional[int] = None      # the phone port rung or bridged for it
     bridged: bool = False
+    bank: Optional["PromptBank"] = None   # the prompts of the configuration it started under
     heard: List[str] = field(default_factory=list)  # prompts played, for a console
 
 
@@ -104,6 +105,13 @@ class Supervisor:
         for ln in office.lines:
             engine.configure(ports[ln.name], law=ln.law, plan=ln.plan,
                              cid=ln.callerid if ln.kind == "fxo" else "none", cid_when=ln.callerid_when)
+
+    def swap(self, office: Office, bank: "PromptBank") -> None:
+        """A new configuration for the calls to come; a call in progress finishes under
+        the one it started with. The lines themselves must be the same."""
+        if office.lines != self.office.lines:
+            raise ValueError("the lines are not the same")
+        self.office, self.bank = office, bank
 
     # -- time ----------------------------------------------------------------------
 
@@ -188,7 +196,7 @@ class Supervisor:
     # -- steps ---------------------------------------------------------------------
 
     def _begin(self, line: Line, ev: Event) -> Call:
-        call = Call(ev.channel, line, self.log.start(line.name, ev.channel, self.now(ev)))
+        call = Call(ev.channel, line, self.log.start(line.name, ev.channel, self.now(ev)), bank=self.bank)
         self.calls[ev.channel] = call
         return call
 
@@ -226,7 +234,7 @@ class Supervisor:
         call.heard.extend(names)
         if self.on_play:
             self.on_play(call, list(names))
-        return [Play.of_prompt(pid) for name in names for pid in self.bank.ids(name, language)]
+        return [Play.of_prompt(pid) for name in names for pid in call.bank.ids(name, language)]
 
     def _note(self, call: Call, n: Note, ev: Event) -> None:
         at = self.now(ev)

@@ -127,3 +127,44 @@ def test_kill_in_the_middle_of_a_hundred_calls_loses_no_finished_call(tmp_path):
         assert all(c.outcome == "interrupted" for c in in_progress)
         assert log.interrupted == len(in_progress)
     print(f"\n{len(ended)} calls ended before the kill, {len(in_progress)} closed as interrupted")
+
+
+def test_reload_refuses_a_broken_file_and_takes_a_good_one(tmp_path):
+    office_file = tmp_path / "office.toml"
+    good = DEMO_OFFICE.read_text(encoding="utf-8")
+    office_file.write_text(good, encoding="utf-8")
+    out = io.StringIO()
+    box = Box(config.load(str(office_file)), tmp_path / "calls.db", out=out)
+    box.supervisor.hours_override = True
+    try:
+        office_file.write_text(good.replace('entry = "main"', 'entry = "mian"'), encoding="utf-8")
+        box.command("reload")
+        said = out.getvalue()
+        assert "refused; the running configuration stays" in said
+        assert f"{office_file}:9: office.entry: no menu 'mian'" in said
+        assert box.supervisor.office.entry == "main"
+
+        office_file.write_text(good.replace('[[line]]\nname = "line4"', '[[line]]\nname = "line9"'),
+                               encoding="utf-8")
+        assert not box.reload() and "the lines changed" in out.getvalue()
+
+        # A call in progress keeps what it started with; the next call hears the new text.
+        box.callers["line1"].ring("0501234567", "")
+        box.run(8, paced=False)
+        office_file.write_text(good.replace("Thank you for calling Demo Trading.",
+                                            "Welcome to Demo Trading, now with a new greeting."), encoding="utf-8")
+        sent = []
+
+        def hang_up_signal(b):      # as a daemon is told, while it runs
+            if not sent:
+                sent.append(os.kill(os.getpid(), signal.SIGHUP))
+        box.run(1, paced=False, tick=hang_up_signal)
+        assert "reloaded" in out.getvalue()
+        box.callers["line1"].press("1")
+        box.run(3, paced=False)
+        assert "line1: caller hears sales [en]" in out.getvalue()
+        box.callers["line2"].ring("0501234568", "")
+        box.run(8, paced=False)
+        assert "line2: caller hears welcome [en]: Welcome to Demo Trading, now with a new greeting." in out.getvalue()
+    finally:
+        box.close()
