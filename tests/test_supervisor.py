@@ -98,8 +98,20 @@ def test_sales_in_each_language(box, lang, key):
     assert row.menus[-1] == "sales" and ("main", "1") in row.digits
 
 
-def test_order_number_to_the_operator_and_bridged(box):
+LANGUAGE_KEYS = {"en": None, "ru": "8", "uk": "9"}
+
+
+def choose(box, lang):
+    """The caller picks the language first (English is the office's default)."""
+    if LANGUAGE_KEYS[lang]:
+        press(box, LANGUAGE_KEYS[lang], hears(box, "main_options"))
+        assert call(box).flow.language == lang
+
+
+@pytest.mark.parametrize("lang", ["en", "ru", "uk"])
+def test_order_number_to_the_operator_and_bridged(box, lang):
     ring(box)
+    choose(box, lang)
     press(box, "1", hears(box, "sales"))
     press(box, "2", hears(box, "order_number"))
     press(box, "12", hears(box, "invalid"))               # too short: the pause ends it
@@ -118,8 +130,10 @@ def test_order_number_to_the_operator_and_bridged(box):
     assert "invalid" in kinds and "bridged" in kinds
 
 
-def test_invalid_entries_then_operator(box):
+@pytest.mark.parametrize("lang", ["en", "ru", "uk"])
+def test_invalid_entries_then_operator(box, lang):
     ring(box)
+    choose(box, lang)
     for _ in range(3):
         press(box, "5", hears(box, "invalid") if _ < 2 else None)
     run_until(box, lambda: call(box) is None or call(box).operator is not None)
@@ -136,15 +150,18 @@ def test_silence_hangs_up(box):
     assert [e.kind for e in box.log.events(row.id)].count("no-input") == 3
 
 
-def test_repeat_back_and_the_hours_announcement(box):
+@pytest.mark.parametrize("lang", ["en", "ru", "uk"])
+def test_repeat_back_and_the_hours_announcement(box, lang):
     ring(box)
+    choose(box, lang)
     press(box, "*", hears(box, "main_options"))
     press(box, "3", hears(box, "hours"))
     run_until(box, hears(box, "main_options"), 30)      # announced, then back
     press(box, "2", hears(box, "support"))
     press(box, "#", hears(box, "main_options"))
     assert last_call(box).end is None
-    assert call(box).flow.menu.name == "main"
+    assert call(box).flow.menu.name == "main" and call(box).flow.language == lang
+    assert f"caller hears hours [{lang}]" in box.out.getvalue()
 
 
 def test_after_hours(box):
@@ -153,6 +170,20 @@ def test_after_hours(box):
     run_until(box, ended(box), 40)
     row = last_call(box)
     assert row.outcome == "after-hours" and row.menus == ("closed",)
+
+
+def test_caller_id_rule_and_vip(box):
+    box.callers["line1"].ring("+74951234567", "")
+    run_until(box, waits_for_keys(box))
+    assert call(box).flow.language == "ru" and "line1: caller hears main_options [ru]" in box.out.getvalue()
+    box.callers["line1"].hangup()
+    run_until(box, ended(box))
+    assert last_call(box).language == "ru"
+    box.callers["line2"].ring("+380441234567", "")
+    run_until(box, waits_for_keys(box, "line2"), 15)
+    box.callers["line2"].hangup()
+    run_until(box, ended(box, "line2"))
+    assert ("vip", "+380441234567") in [(e.kind, e.detail) for e in box.log.events(last_call(box).id)]
 
 
 def test_blocked_caller(box):
