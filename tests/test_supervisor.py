@@ -203,8 +203,9 @@ def ring_only(box, number="0501234567"):
 STEPS = ["ringing", "greeting", "sales", "order", "operator-ringing"]
 
 
+@pytest.mark.parametrize("lang", ["en", "ru", "uk"])
 @pytest.mark.parametrize("step", STEPS)
-def test_caller_hangs_up_at_each_step(box, step):
+def test_caller_hangs_up_at_each_step(box, step, lang):
     caller = box.callers["line1"]
     if step == "ringing":
         caller.ring("0501234567", "")
@@ -212,6 +213,7 @@ def test_caller_hangs_up_at_each_step(box, step):
     else:
         ring(box)
         if step != "greeting":
+            choose(box, lang)
             press(box, "1", hears(box, "sales"))
         if step in ("order", "operator-ringing"):
             press(box, "2", hears(box, "order_number"))
