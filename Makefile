@@ -13,7 +13,7 @@ CTEST_SRC := $(wildcard native/tests/test_*.c)
 CTESTS := $(patsubst native/tests/%.c,$(BUILD)/ctest/%,$(CTEST_SRC))
 CTESTS_SAN := $(patsubst native/tests/%.c,$(BUILD)/ctest-san/%,$(CTEST_SRC))
 PY_DEPS := "cffi>=1.15" "setuptools>=61" wheel "numpy>=1.24" "pyserial>=3.5" "pytest>=7" \
-           "pytest-benchmark>=4" "tomli>=2.0"
+           "pytest-benchmark>=4" "tomli>=2.0" "hypothesis>=6"
 
 .PHONY: all deps venv build run demo test ctest pytest sanitize memcheck bench clean
 
@@ -26,7 +26,8 @@ $(BUILD)/.deps: tools/install-deps
 	sh tools/install-deps
 	@touch $@
 
-$(VENV)/.ready: $(BUILD)/.deps
+# Makefile too: a package added to PY_DEPS is installed on the next make.
+$(VENV)/.ready: $(BUILD)/.deps Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q $(PY_DEPS)
 	@touch $@

@@ -1,0 +1,348 @@
+"""Automatic call distribution: queues of callers, agents and their states, who rings for
+whom. A state machine with no I/O and no clock of its own: every event comes with its
+time in seconds, and tick(at) lets time pass.
+
+Rules:
+  - An agent is logged out, available, ringing (for one caller), on a call, in wrap-up,
+    or paused with a reason. Only an available agent is rung, and for one caller at a
+    time. Wrap-up follows every call, for the wrap-up time of the queue the call came
+    from unless the agent has their own; it is kept whatever queue rings next.
+  - A caller waits in one queue until an agent answers or the caller leaves; nobody
+    is ever turned away here (limits and overflow are decided before join()). Callers
+    are served by effective priority, their priority plus one for every `ageing_s`
+    they have waited, so that nobody starves; then by who came first.
+  - Membership: an agent belongs to several queues with a level per queue (1 is the
+    first tier). A caller is offered to level-1 agents first; after `widen_s` of
+    waiting, to level 2 as well, and so on.
+  - Strategies choose among the agents that may take the caller now: ringall (all of
+    them; the first to answer takes the call), longest-idle, round-robin (the next after
+    the last one rung, remembered per queue), fewest-calls, least-talk, linear (the
+    order of the members' list), random, weighted-random (by weight).
+  - Ring-no-answer: after the queue's ring time the ringing stops, the caller keeps
+    their place and is offered again, and the agent is available again; after
+    `misses_to_pause` misses in a row the agent is paused ("no answer").
+  - What to do comes back as commands (Ring, StopRing, Connect, Paused); the caller of
+    this module carries them out and reports back (answered, leave, ended).
+  - An event that does not fit the state (an agent answering who was not rung) raises
+    ACDError and changes nothing.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Dict, List, Mapping, Optional, Sequence, Set, Tuple, Union
+
+STRATEGIES = ("ringall", "longest-idle", "round-robin", "fewest-calls", "least-talk", "linear", "random",
+              "weighted-random")
+STATES = ("logged-out", "available", "ringing", "on-call", "wrap-up", "paused")
+
+
+class ACDError(Exception):
+    pass
+
+
+# -- configuration --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class QueueSpec:
+    name: str
+    strategy: str = "longest-idle"
+    members: Tuple[Tuple[str, int], ...] = ()      # (agent, level), in order
+    ring_s: float = 15.0
+    wrapup_s: float = 10.0
+    widen_s: float = 30.0
+    ageing_s: float = 60.0
+    misses_to_pause: int = 2
+
+    def __post_init__(self):
+        if self.strategy not in STRATEGIES:
+            raise ACDError(f"queue {self.name}: unknown strategy '{self.strategy}'; one of: {', '.join(STRATEGIES)}")
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    name: str
+    wrapup_s: Optional[float] = None    # their own, over the queue's
+    weight: float = 1.0                 # for weighted-random
+
+
+# -- commands -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Ring:
+    agent: str
+    call: str
+
+
+@dataclass(frozen=True)
+class StopRing:
+    agent: str
+    call: str
+
+
+@dataclass(frozen=True)
+class Connect:
+    agent: str
+    call: str
+
+
+@dataclass(frozen=True)
+class Paused:
+    agent: str
+    reason: str
+
+
+Command = Union[Ring, StopRing, Connect, Paused]
+
+
+# -- state ----------------------------------------------------------------------------
+
+@dataclass
+class Agent:
+    spec: AgentSpec
+    state: str = "logged-out"
+    reason: str = ""
+    call: Optional[str] = None          # ringing for, or talking with
+    call_queue: Optional[str] = None
+    idle_since: float = 0.0
+    wrapup_until: float = 0.0
+    calls: int = 0
+    talk_s: float = 0.0
+    talk_from: float = 0.0
+    misses: int = 0
+    ring_until: float = 0.0
+
+
+@dataclass
+class Caller:
+    call: str
+    queue: str
+    joined: float
+    priority: int = 0
+    ringing: Set[str] = field(default_factory=set)     # agents being rung for them
+    agent: Optional[str] = None                        # connected to
+
+
+class ACD:
+    def __init__(self, queues: Sequence[QueueSpec], agents: Sequence[AgentSpec], seed: int = 0):
+        self.queues: Dict[str, QueueSpec] = {q.name: q for q in queues}
+        self.agents: Dict[str, Agent] = {a.name: Agent(a) for a in agents}
+        for q in queues:
+            for name, level in q.members:
+                if name not in self.agents:
+                    raise ACDError(f"queue {q.name}: no agent '{name}'")
+                if level < 1:
+                    raise ACDError(f"queue {q.name}: agent {name}'s level must be 1 or more, not {level}")
+        self.callers: Dict[str, Caller] = {}
+        self._rr: Dict[str, int] = {}
+        self._rng = random.Random(seed)
+
+    # -- what callers do ---------------------------------------------------------------
+
+    def join(self, call: str, queue: str, at: float, priority: int = 0) -> List[Command]:
+        if queue not in self.queues:
+            raise ACDError(f"no queue '{queue}'")
+        if call in self.callers:
+            raise ACDError(f"call {call} is already queued")
+        self.callers[call] = Caller(call, queue, at, priority)
+        return self._dispatch(at)
+
+    def leave(self, call: str, at: float) -> List[Command]:
+        """The caller hung up while waiting or ringing an agent."""
+        c = self._caller(call)
+        if c.agent is not None:
+            raise ACDError(f"call {call} is connected to {c.agent}: end it with ended()")
+        out: List[Command] = []
+        for name in sorted(c.ringing):
+            out += self._stop_ring(name, c, at, missed=False)
+        del self.callers[call]
+        return out + self._dispatch(at)
+
+    def position(self, call: str, at: float) -> int:
+        """1 for the caller who will be offered the next free agent of their queue."""
+        c = self._caller(call)
+        line = [x for x in self._order(at) if x.queue == c.queue and x.agent is None]
+        return line.index(c) + 1
+
+    def waiting(self, queue: str) -> List[str]:
+        return [c.call for c in self.callers.values() if c.queue == queue and c.agent is None]
+
+    # -- what agents do ----------------------------------------------------------------
+
+    def login(self, agent: str, at: float) -> List[Command]:
+        a = self._agent(agent)
+        if a.state != "logged-out":
+            raise ACDError(f"agent {agent} is already logged in ({a.state})")
+        a.state, a.idle_since, a.misses = "available", at, 0
+        return self._dispatch(at)
+
+    def logout(self, agent: str, at: float) -> List[Command]:
+        a = self._agent(agent)
+        if a.state in ("on-call",):
+            raise ACDError(f"agent {agent} is on a call: log out after it")
+        out = self._release_ring(a, at)
+        a.state, a.reason = "logged-out", ""
+        return out + self._dispatch(at)
+
+    def pause(self, agent: str, reason: str, at: float) -> List[Command]:
+        a = self._agent(agent)
+        if a.state in ("logged-out", "on-call"):
+            raise ACDError(f"agent {agent} cannot pause while {a.state}")
+        out = self._release_ring(a, at)
+        a.state, a.reason = "paused", reason or "paused"
+        return out + self._dispatch(at)
+
+    def unpause(self, agent: str, at: float) -> List[Command]:
+        a = self._agent(agent)
+        if a.state != "paused":
+            raise ACDError(f"agent {agent} is not paused ({a.state})")
+        a.state, a.reason, a.idle_since, a.misses = "available", "", at, 0
+        return self._dispatch(at)
+
+    def answered(self, agent: str, at: float) -> List[Command]:
+        """The agent picked up the call they were rung for."""
+        a = self._agent(agent)
+        if a.state != "ringing" or a.call is None:
+            raise ACDError(f"agent {agent} answered, but was not being rung ({a.state})")
+        c = self.callers[a.call]
+        out: List[Command] = []
+        for other in sorted(c.ringing - {agent}):
+            out += self._stop_ring(other, c, at, missed=False)
+        c.ringing.clear()
+        c.agent = agent
+        a.state, a.misses, a.talk_from = "on-call", 0, at
+        a.calls += 1
+        return out + [Connect(agent, c.call)] + self._dispatch(at)
+
+    def ended(self, call: str, at: float) -> List[Command]:
+        """A connected call is over (either side hung up): the agent goes to wrap-up."""
+        c = self._caller(call)
+        if c.agent is None:
+            raise ACDError(f"call {call} is not connected: a waiting caller leaves with leave()")
+        a = self.agents[c.agent]
+        a.talk_s += at - a.talk_from
+        wrap = a.spec.wrapup_s if a.spec.wrapup_s is not None else self.queues[c.queue].wrapup_s
+        a.state, a.call, a.call_queue, a.wrapup_until = "wrap-up", None, None, at + wrap
+        del self.callers[call]
+        return self.tick(at)
+
+    # -- time --------------------------------------------------------------------------
+
+    def tick(self, at: float) -> List[Command]:
+        out: List[Command] = []
+        for a in self.agents.values():
+            if a.state == "wrap-up" and at >= a.wrapup_until:
+                a.state, a.idle_since = "available", at
+            elif a.state == "ringing" and at >= a.ring_until:
+                c = self.callers[a.call]
+                out += self._stop_ring(a.spec.name, c, at, missed=True)
+        return out + self._dispatch(at)
+
+    # -- inside ------------------------------------------------------------------------
+
+    def _agent(self, name: str) -> Agent:
+        if name not in self.agents:
+            raise ACDError(f"no agent '{name}'")
+        return self.agents[name]
+
+    def _caller(self, call: str) -> Caller:
+        if call not in self.callers:
+            raise ACDError(f"no call {call} in the queues")
+        return self.callers[call]
+
+    def _release_ring(self, a: Agent, at: float) -> List[Command]:
+        if a.state == "ringing" and a.call is not None:
+            return self._stop_ring(a.spec.name, self.callers[a.call], at, missed=False)
+        return []
+
+    def _stop_ring(self, agent: str, c: Caller, at: float, missed: bool) -> List[Command]:
+        a = self.agents[agent]
+        c.ringing.discard(agent)
+        a.call, a.call_queue = None, None
+        out: List[Command] = [StopRing(agent, c.call)]
+        a.state, a.idle_since = "available", at
+        if missed:
+            a.misses += 1
+            if a.misses >= self.queues[c.queue].misses_to_pause:
+                a.state, a.reason = "paused", "no answer"
+                out.append(Paused(agent, "no answer"))
+        return out
+
+    def _order(self, at: float) -> List[Caller]:
+        def key(c: Caller):
+            q = self.queues[c.queue]
+            return (-(c.priority + (at - c.joined) / q.ageing_s), c.joined, c.call)
+        return sorted(self.callers.values(), key=key)
+
+    def _eligible(self, c: Caller, at: float) -> List[Tuple[str, int]]:
+        q = self.queues[c.queue]
+        tiers = 1 + int((at - c.joined) // q.widen_s) if q.widen_s > 0 else 1 << 30
+        return [(n, lvl) for n, lvl in q.members if lvl <= tiers and self.agents[n].state == "available"]
+
+    def _dispatch(self, at: float) -> List[Command]:
+        out: List[Command] = []
+        for c in self._order(at):
+            if c.agent is not None:
+                continue
+            q = self.queues[c.queue]
+            if c.ringing and q.strategy != "ringall":
+                continue
+            free = self._eligible(c, at)
+            if not free:
+                continue
+            for name in self._choose(q, free):
+                a = self.agents[name]
+                a.state, a.call, a.call_queue, a.ring_until = "ringing", c.call, q.name, at + q.ring_s
+                c.ringing.add(name)
+                out.append(Ring(name, c.call))
+        return out
+
+    def _choose(self, q: QueueSpec, free: List[Tuple[str, int]]) -> List[str]:
+        names = [n for n, _ in free]
+        ag = self.agents
+        s = q.strategy
+        if s == "ringall":
+            return names
+        if s == "longest-idle":
+            return [min(names, key=lambda n: (ag[n].idle_since, names.index(n)))]
+        if s == "fewest-calls":
+            return [min(names, key=lambda n: (ag[n].calls, names.index(n)))]
+        if s == "least-talk":
+            return [min(names, key=lambda n: (ag[n].talk_s, names.index(n)))]
+        if s == "linear":
+            return [names[0]]
+        if s == "random":
+            return [self._rng.choice(names)]
+        if s == "weighted-random":
+            return [self._rng.choices(names, weights=[ag[n].spec.weight for n in names])[0]]
+        # round-robin: the next member after the last one rung, in the members' order
+        order = [n for n, _ in q.members]
+        last = self._rr.get(q.name, -1)
+        pick = min(names, key=lambda n: ((order.index(n) - last - 1) % len(order)))
+        self._rr[q.name] = order.index(pick)
+        return [pick]
+
+    # -- checks ------------------------------------------------------------------------
+
+    def check(self) -> None:
+        """The invariants; raises AssertionError naming the first one broken."""
+        connected: Dict[str, str] = {}
+        for name, a in self.agents.items():
+            assert a.state in STATES, (name, a.state)
+            if a.state in ("ringing", "on-call"):
+                assert a.call in self.callers, f"agent {name} is {a.state} for a call that is gone"
+                c = self.callers[a.call]
+                if a.state == "ringing":
+                    assert name in c.ringing and c.agent is None, f"agent {name} rings for {c.call} out of step"
+                else:
+                    assert c.agent == name, f"agent {name} talks on {c.call}, connected to {c.agent}"
+                    assert c.call not in connected, f"call {c.call} connected to two agents"
+                    connected[c.call] = name
+            else:
+                assert a.call is None, f"agent {name} is {a.state} but holds call {a.call}"
+        for c in self.callers.values():
+            for name in c.ringing:
+                assert self.agents[name].state == "ringing" and self.agents[name].call == c.call
+            if c.agent is not None:
+                assert connected.get(c.call) == c.agent
+                assert not c.ringing

@@ -1,0 +1,236 @@
+"""The ACD fed events alone: agent states, every strategy, tiers that widen, priority
+with ageing, ring-no-answer with the caller keeping their place, wrap-up, and random
+interleavings of everything that never leave an agent or a caller in a wrong state."""
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from appliance.acd import ACD, ACDError, AgentSpec, Connect, Paused, QueueSpec, Ring, StopRing
+
+AGENTS = [AgentSpec("ann"), AgentSpec("bob"), AgentSpec("cat", wrapup_s=0.0), AgentSpec("dan", weight=3.0)]
+
+
+def acd(strategy="longest-idle", levels=(1, 1, 1, 1), **q):
+    members = tuple((a.name, lvl) for a, lvl in zip(AGENTS, levels))
+    return ACD([QueueSpec("sales", strategy, members, **q), QueueSpec("support", "linear", members[:2])],
+               AGENTS, seed=3)
+
+
+def rings(cmds):
+    return [c.agent for c in cmds if isinstance(c, Ring)]
+
+
+def test_nobody_logged_in_the_caller_waits_then_the_first_agent_rings():
+    a = acd()
+    assert a.join("c1", "sales", 0) == []
+    assert a.position("c1", 0) == 1
+    assert rings(a.login("bob", 5)) == ["bob"]
+    assert a.agents["bob"].state == "ringing"
+    assert a.answered("bob", 7)[-1] == Connect("bob", "c1")
+    a.check()
+
+
+def test_answer_talk_wrapup_then_available():
+    a = acd(wrapup_s=10)
+    a.login("ann", 0)
+    a.join("c1", "sales", 1)
+    a.answered("ann", 2)
+    a.join("c2", "sales", 3)                     # ann is busy: c2 waits
+    assert a.waiting("sales") == ["c2"]
+    assert a.ended("c1", 62) == []               # wrap-up: not rung yet
+    assert a.agents["ann"].state == "wrap-up" and a.agents["ann"].talk_s == 60
+    assert rings(a.tick(71)) == []
+    assert rings(a.tick(72)) == ["ann"]
+    a.check()
+
+
+def test_agent_wrapup_of_their_own():
+    a = acd(wrapup_s=10)
+    a.login("cat", 0)
+    a.join("c1", "sales", 0)
+    a.answered("cat", 1)
+    a.join("c2", "sales", 2)
+    assert rings(a.ended("c1", 30)) == ["cat"]   # cat's own wrap-up is none
+
+
+@pytest.mark.parametrize("strategy,expect", [
+    ("linear", ["ann", "ann", "ann"]),
+    ("round-robin", ["ann", "bob", "cat"]),
+    ("longest-idle", ["dan", "cat", "bob"]),
+    ("fewest-calls", ["ann", "bob", "cat"]),
+])
+def test_strategies(strategy, expect):
+    a = acd(strategy, wrapup_s=0)
+    for t, name in enumerate(["dan", "cat", "bob", "ann"]):      # dan idle longest
+        a.login(name, t)
+    got = []
+    for i in range(3):
+        cmds = a.join(f"c{i}", "sales", 10 + i)
+        (who,) = rings(cmds)
+        got.append(who)
+        a.answered(who, 11 + i)
+        a.ended(f"c{i}", 12 + i)
+    assert got == expect
+
+
+def test_ringall_first_answer_wins():
+    a = acd("ringall")
+    for n in ("ann", "bob", "cat"):
+        a.login(n, 0)
+    assert sorted(rings(a.join("c1", "sales", 1))) == ["ann", "bob", "cat"]
+    cmds = a.answered("bob", 3)
+    assert sorted(c.agent for c in cmds if isinstance(c, StopRing)) == ["ann", "cat"]
+    assert Connect("bob", "c1") in cmds
+    assert a.agents["ann"].state == "available"
+    with pytest.raises(ACDError):
+        a.answered("ann", 4)
+    a.check()
+
+
+def test_random_strategies_use_every_agent_and_the_weights():
+    for strategy in ("random", "weighted-random"):
+        a = acd(strategy, wrapup_s=0)
+        for n in ("ann", "bob", "dan"):
+            a.login(n, 0)
+        seen = Counter()
+        for i in range(600):
+            (who,) = rings(a.join(f"c{i}", "sales", i))
+            seen[who] += 1
+            a.answered(who, i)
+            a.ended(f"c{i}", i)
+        assert set(seen) == {"ann", "bob", "dan"}
+        if strategy == "weighted-random":
+            assert seen["dan"] > 2 * seen["ann"]
+
+
+def test_least_talk():
+    a = acd("least-talk", wrapup_s=0)
+    a.login("ann", 0)
+    a.login("bob", 0)
+    a.join("c1", "sales", 0)
+    a.answered("ann", 0)
+    a.join("c2", "sales", 0)
+    a.answered("bob", 0)
+    a.ended("c1", 100)          # ann talked 100 s
+    a.ended("c2", 10)           # bob 10 s (ended first in time order does not matter here)
+    assert rings(a.join("c3", "sales", 200)) == ["bob"]
+
+
+def test_tiers_widen_with_the_wait():
+    a = acd("linear", levels=(1, 2, 3, 3), widen_s=30)
+    a.login("bob", 0)                            # level 2 only
+    assert rings(a.join("c1", "sales", 0)) == []
+    assert rings(a.tick(29)) == []
+    assert rings(a.tick(30)) == ["bob"]
+
+
+def test_priority_with_ageing():
+    """A point of priority is worth ageing_s of waiting: a VIP goes ahead of those who
+    came less than a minute before, not of those who have waited longer."""
+    a = acd("linear", ageing_s=60)
+    a.join("old", "sales", 0)
+    a.join("vip", "sales", 50, priority=1)
+    a.join("late-vip", "sales", 70, priority=1)
+    assert [a.position(c, 70) for c in ("vip", "old", "late-vip")] == [1, 2, 3]
+    assert [a.position(c, 500) for c in ("vip", "old", "late-vip")] == [1, 2, 3]
+    assert rings(a.login("ann", 500)) == ["ann"] and a.agents["ann"].call == "vip"
+
+
+def test_ring_no_answer_keeps_the_place_and_pauses_after_misses():
+    a = acd("linear", ring_s=15, misses_to_pause=2)
+    a.login("ann", 0)
+    a.join("c1", "sales", 0)
+    a.join("c2", "sales", 1)
+    cmds = a.tick(15)                            # ann misses c1, is offered it again
+    assert StopRing("ann", "c1") in cmds and Ring("ann", "c1") in cmds
+    assert a.position("c1", 15) == 1
+    cmds = a.tick(30)
+    assert Paused("ann", "no answer") in cmds and a.agents["ann"].state == "paused"
+    assert a.waiting("sales") == ["c1", "c2"]
+    assert rings(a.login("bob", 31)) == ["bob"] and a.agents["bob"].call == "c1"
+    a.check()
+
+
+def test_pause_logout_and_the_caller_leaving_while_rung():
+    a = acd("linear")
+    a.login("ann", 0)
+    a.join("c1", "sales", 0)
+    cmds = a.pause("ann", "lunch", 1)
+    assert StopRing("ann", "c1") in cmds and a.agents["ann"].reason == "lunch"
+    a.unpause("ann", 2)
+    assert a.agents["ann"].call == "c1"
+    assert StopRing("ann", "c1") in a.leave("c1", 3)
+    assert a.agents["ann"].state == "available" and not a.callers
+    with pytest.raises(ACDError):
+        a.unpause("ann", 4)
+    a.logout("ann", 5)
+    assert a.agents["ann"].state == "logged-out"
+
+
+def test_mistakes_change_nothing():
+    a = acd()
+    for bad in (lambda: a.join("c1", "nowhere", 0), lambda: a.login("zed", 0), lambda: a.leave("c9", 0),
+                lambda: a.answered("ann", 0), lambda: a.pause("ann", "x", 0)):
+        with pytest.raises(ACDError):
+            bad()
+    a.join("c1", "sales", 0)
+    with pytest.raises(ACDError):
+        a.join("c1", "sales", 1)
+    with pytest.raises(ACDError, match="unknown strategy"):
+        QueueSpec("q", "fastest")
+    a.check()
+
+
+# -- random interleavings -------------------------------------------------------------
+
+OPS = st.lists(st.tuples(st.sampled_from(["join", "leave", "answer", "end", "login", "logout", "pause",
+                                          "unpause", "tick"]),
+                         st.integers(0, 5), st.integers(0, 3), st.floats(0, 40)),
+               min_size=1, max_size=120)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ops=OPS, strategy=st.sampled_from(["ringall", "longest-idle", "round-robin", "linear", "random"]))
+def test_random_interleavings_keep_every_invariant(ops, strategy):
+    a = acd(strategy, levels=(1, 1, 2, 2), ring_s=10, wrapup_s=5, widen_s=20)
+    names = [x.name for x in AGENTS]
+    now, joined, gone = 0.0, set(), set()
+    for op, i, j, dt in ops:
+        now += dt
+        call, agent = f"c{i}", names[j]
+        ok = True
+        try:
+            if op == "join":
+                a.join(call, "sales" if i % 2 else "support", now, priority=i % 3)
+                joined.add(call)
+            elif op == "leave":
+                a.leave(call, now)
+                gone.add(call)
+            elif op == "answer":
+                a.answered(agent, now)
+            elif op == "end":
+                a.ended(call, now)
+                gone.add(call)
+            elif op == "login":
+                a.login(agent, now)
+            elif op == "logout":
+                a.logout(agent, now)
+            elif op == "pause":
+                a.pause(agent, "break", now)
+            elif op == "unpause":
+                a.unpause(agent, now)
+            else:
+                a.tick(now)
+        except ACDError:
+            ok = False
+        a.check()
+        # No caller is lost: everyone who joined is queued, ringing, connected, or left.
+        assert {c for c in joined if c not in gone} == set(a.callers) - gone
+        # Nobody is left waiting while an eligible agent sits available (every event
+        # that went through offered the callers again at its time).
+        for c in a.callers.values() if ok else ():
+            if c.agent is None and not c.ringing:
+                assert not a._eligible(c, now), (c.call, a._eligible(c, now))
