@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Sequence, Set, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
 
 STRATEGIES = ("ringall", "longest-idle", "round-robin", "fewest-calls", "least-talk", "linear", "random",
               "weighted-random")
