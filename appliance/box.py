@@ -147,9 +147,9 @@ class Box:
             else:
                 self.callers[line].hangup()
         elif v in ("pickup", "drop"):
-            phone = self.phones.get(self.office.operator or "")
+            phone = self.phones.get(cmd.line or self.office.operator or "")
             if phone is None:
-                print("  this office has no operator's phone", file=self.out, flush=True)
+                print(f"  {cmd.line or 'the operator'}: no such phone port", file=self.out, flush=True)
                 return
             phone.answer() if v == "pickup" else phone.hangup()
         elif v == "hours":

@@ -25,6 +25,7 @@ Rules:
   - Before any menu: a blocked caller hears the blocked prompt and is hung up on; out
     of business hours the office's after_hours action happens instead of the entry
     menu; a caller-ID rule's action replaces the entry menu.
+  - queue:NAME hands the caller to a queue (ToQueue): the menus are done with them.
   - Once ended (hung up on, handed over, or the caller gone) the flow takes no more
     events and returns no commands.
 """
@@ -67,6 +68,12 @@ class HangUp:
 
 
 @dataclass(frozen=True)
+class ToQueue:
+    """The caller waits in this queue for an agent; the menus are done with them."""
+    queue: str
+
+
+@dataclass(frozen=True)
 class Note:
     """A line for the call log: kind is menu, digits, language, invalid, no-input,
     blocked, after-hours, vip or end (detail: the outcome)."""
@@ -74,13 +81,14 @@ class Note:
     detail: str = ""
 
 
-Command = Union[Ask, Announce, ToOperator, HangUp, Note]
+Command = Union[Ask, Announce, ToOperator, ToQueue, HangUp, Note]
 
 # How a call that leaves the menus ends, for the call log: hung up on by a menu's
 # design (completed) or after too many invalid entries or silences, handed to the
 # operator, the caller gone first (abandoned), blocked, or any of these after hours
 # (after-hours).
-OUTCOMES = ("completed", "invalid", "no-input", "operator", "abandoned", "blocked", "after-hours")
+# (queued: handed to a queue, where the call's end is the ACD's to tell.)
+OUTCOMES = ("completed", "invalid", "no-input", "operator", "queued", "abandoned", "blocked", "after-hours")
 
 
 # -- the machine -----------------------------------------------------------------------
@@ -206,6 +214,8 @@ class CallFlow:
             return [Note("language", action.arg)] + self._enter(self.office.entry, short=True)
         if kind == "operator":
             return self._end("operator", ToOperator())
+        if kind == "queue":
+            return self._end("queued", ToQueue(action.arg))
         return self._end(why, HangUp())
 
     def _enter(self, name: str, short: bool = False) -> List[Command]:

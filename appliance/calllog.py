@@ -44,8 +44,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Optional, Tuple
 
-OUTCOMES = ("completed", "invalid", "no-input", "abandoned", "after-hours", "blocked", "operator", "interrupted",
-            "error")
+OUTCOMES = ("completed", "answered", "invalid", "no-input", "abandoned", "after-hours", "blocked", "operator",
+            "interrupted", "error")
 PRESENTATIONS = ("", "private", "unavailable")     # "" when the number was presented
 DTMF = "0123456789*#ABCD"
 APPLICATION_ID = 0x43414C4C                        # "CALL" in the file's header

@@ -30,7 +30,12 @@ The file, by section (see board/demo-office.toml for a full example):
                   "closed"), holidays = ["YYYY-MM-DD", ...], after_hours = ACTION
   [callerid]      blocklist, vip (numbers; a trailing * matches a prefix),
                   blocked_prompt, [[callerid.rule]] match = NUMBER, then = ACTION
-ACTION is one of: menu:NAME, back, top, repeat, operator, hangup, language:LANG.
+  [queue.NAME]    strategy, ring_s, wrapup_s, widen_s, ageing_s, misses_to_pause,
+                  music (a music-on-hold piece; ringback tone if none)
+  [[agent]]       name, phone (an fxs line), queues = {NAME = LEVEL, ...}, wrapup_s,
+                  weight
+ACTION is one of: menu:NAME, back, top, repeat, operator, hangup, language:LANG,
+queue:NAME.
 """
 from __future__ import annotations
 
@@ -52,7 +57,8 @@ PLANS = ("itu", "ru", "ua", "us")
 CALLERID = ("none", "bell202", "v23", "dtmf")
 CALLERID_WHEN = ("after-first-ring", "before-first-ring")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-ACTIONS = ("menu", "back", "top", "repeat", "operator", "hangup", "language")
+ACTIONS = ("menu", "back", "top", "repeat", "operator", "hangup", "language", "queue")
+NAMED = ("menu", "language", "queue")
 KEYS = "0123456789*#"
 
 
@@ -178,6 +184,27 @@ class CallerIdRules:
 
 
 @dataclass(frozen=True)
+class Queue:
+    name: str
+    strategy: str = "longest-idle"
+    ring_s: float = 15.0
+    wrapup_s: float = 10.0
+    widen_s: float = 30.0
+    ageing_s: float = 60.0
+    misses_to_pause: int = 2
+    music: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Agent:
+    name: str
+    phone: str
+    queues: Mapping[str, int]
+    wrapup_s: Optional[float] = None
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
 class Office:
     name: str
     languages: Tuple[str, ...]
@@ -189,6 +216,8 @@ class Office:
     callerid: CallerIdRules
     operator: Optional[str] = None
     path: str = ""
+    queues: Mapping[str, Queue] = field(default_factory=dict)
+    agents: Tuple[Agent, ...] = ()
 
     @property
     def language(self) -> str:
@@ -333,14 +362,14 @@ class _Validator:
             return None
         kind, _, arg = v.partition(":")
         if kind not in ACTIONS:
-            forms = [f"{a}:" if a in ("menu", "language") else a for a in ACTIONS]
+            forms = [f"{a}:" if a in NAMED else a for a in ACTIONS]
             self.bad(path, f"unknown action '{v}'; one of: menu:NAME, back, top, repeat, operator, hangup, "
-                           f"language:LANG{_hint(kind, list(ACTIONS) + forms)}")
+                           f"language:LANG, queue:NAME{_hint(kind, list(ACTIONS) + forms)}")
             return None
-        if kind in ("menu", "language") and not arg:
+        if kind in NAMED and not arg:
             self.bad(path, f"'{kind}' needs a name: '{kind}:NAME'")
             return None
-        if kind not in ("menu", "language") and arg:
+        if kind not in NAMED and arg:
             self.bad(path, f"'{kind}' takes no name")
             return None
         return Action(kind, arg)
@@ -364,7 +393,8 @@ class _Validator:
     # Sections.
 
     def office(self, doc: Dict[str, Any]) -> Office:
-        top = self.table(doc, (), ["office", "line", "prompts", "menu", "hours", "callerid"], ["office", "line", "menu"])
+        top = self.table(doc, (), ["office", "line", "prompts", "menu", "hours", "callerid", "queue", "agent"],
+                         ["office", "line", "menu"])
         o = self.table(top.get("office", {}), ("office",), ["name", "timezone", "languages", "entry", "operator"],
                        ["name", "entry"])
         name = self.get(o, ("office",), "name", str, "")
@@ -393,10 +423,53 @@ class _Validator:
         cid = self.callerid(top.get("callerid", {}))
         operator = self.get(o, ("office",), "operator", str, None)
         entry = self.get(o, ("office",), "entry", str, "")
+        queues = self.queues(top.get("queue", {}))
+        agents = self.agents(top.get("agent", []))
         office = Office(name=name, languages=tuple(languages), entry=entry, lines=lines, prompts=prompts,
-                        menus=menus, hours=hours, callerid=cid, operator=operator, path=self.file)
+                        menus=menus, hours=hours, callerid=cid, operator=operator, path=self.file,
+                        queues=queues, agents=agents)
         self.references(office, top)
         return office
+
+    def queues(self, doc: Any) -> Dict[str, Queue]:
+        from appliance.acd import STRATEGIES
+
+        doc = self.table(doc, ("queue",), list(doc) if isinstance(doc, dict) else [])
+        out = {}
+        for name, t in doc.items():
+            p: Path = ("queue", name)
+            t = self.table(t, p, ["strategy", "ring_s", "wrapup_s", "widen_s", "ageing_s", "misses_to_pause",
+                                  "music"])
+            out[name] = Queue(
+                name=name,
+                strategy=self.choice(t, p, "strategy", STRATEGIES, "longest-idle"),
+                ring_s=self.number(t, p, "ring_s", float, 15.0, 5.0, 120.0),
+                wrapup_s=self.number(t, p, "wrapup_s", float, 10.0, 0.0, 600.0),
+                widen_s=self.number(t, p, "widen_s", float, 30.0, 0.0, 3600.0),
+                ageing_s=self.number(t, p, "ageing_s", float, 60.0, 1.0, 3600.0),
+                misses_to_pause=self.number(t, p, "misses_to_pause", int, 2, 1, 20),
+                music=self.get(t, p, "music", str, None),
+            )
+        return out
+
+    def agents(self, doc: Any) -> Tuple[Agent, ...]:
+        if not isinstance(doc, list):
+            self.bad(("agent",), "must be [[agent]] tables, one per agent")
+            return ()
+        out = []
+        for i, t in enumerate(doc):
+            p: Path = ("agent", i)
+            t = self.table(t, p, ["name", "phone", "queues", "wrapup_s", "weight"], ["name", "phone", "queues"])
+            qs = {}
+            for q, lvl in self.get(t, p, "queues", dict, {}).items():
+                if isinstance(lvl, bool) or not isinstance(lvl, int) or not 1 <= lvl <= 9:
+                    self.bad(p + ("queues", q), f"a level is a whole number from 1 (first) to 9, not {lvl!r}")
+                else:
+                    qs[q] = lvl
+            out.append(Agent(name=self.get(t, p, "name", str, f"agent{i + 1}"), phone=self.get(t, p, "phone", str, ""),
+                             queues=qs, wrapup_s=self.number(t, p, "wrapup_s", float, None, 0.0, 600.0),
+                             weight=self.number(t, p, "weight", float, 1.0, 0.01, 100.0)))
+        return tuple(out)
 
     def lines(self, doc: Any) -> Tuple[Line, ...]:
         if not isinstance(doc, list):
@@ -651,6 +724,8 @@ class _Validator:
                 self.bad(path, f"the office does not speak '{a.arg}' (office.languages)")
             if a.kind == "operator" and office.operator is None:
                 self.bad(path, "there is no operator (office.operator)")
+            if a.kind == "queue" and a.arg not in office.queues:
+                self.bad(path, f"no queue '{a.arg}'{_hint(a.arg, list(office.queues))}")
 
         def check_prompt(name: Optional[str], path: Path) -> None:
             if name is not None and name not in prompts:
@@ -675,6 +750,20 @@ class _Validator:
             if m.operator_key and office.operator is None and isinstance(raw, dict) and "operator_key" in raw:
                 self.bad(p + ("operator_key",), "there is no operator (office.operator)")
         check_action(office.hours.after_hours, ("hours", "after_hours"))
+        phones = {ln.name for ln in office.lines if ln.kind == "fxs"}
+        seen: Dict[str, int] = {}
+        for i, ag in enumerate(office.agents):
+            if ag.name in seen:
+                self.bad(("agent", i, "name"), f"'{ag.name}' is already agent {seen[ag.name] + 1}")
+            seen.setdefault(ag.name, i)
+            if ag.phone and ag.phone not in phones:
+                self.bad(("agent", i, "phone"), f"'{ag.phone}' is not a phone port (an fxs line)"
+                                               f"{_hint(ag.phone, sorted(phones))}")
+            if ag.phone and ag.phone == office.operator:
+                self.bad(("agent", i, "phone"), f"'{ag.phone}' is the operator's phone")
+            for q in ag.queues:
+                if q not in office.queues:
+                    self.bad(("agent", i, "queues", q), f"no queue '{q}'{_hint(q, list(office.queues))}")
         check_prompt(office.callerid.blocked_prompt, ("callerid", "blocked_prompt"))
         for i, (_, a) in enumerate(office.callerid.rules):
             check_action(a, ("callerid", "rule", i, "then"))
@@ -686,7 +775,7 @@ class _Validator:
         leads to that menu; top and language:LANG (which starts the menus again in that
         language) to the entry menu; back to a menu that leads here."""
         menus = office.menus
-        exits = {"hangup", "operator"}
+        exits = {"hangup", "operator", "queue"}
 
         def edges(m: Menu) -> List[Action]:
             if not m.keys and not m.collect:

@@ -8,8 +8,8 @@ Commands:
   call LINE [NUMBER [NAME...]]   a test caller rings the line, with caller ID if given
   press DIGITS [on LINE]         the test caller presses keys (0-9 * #)
   hangup [LINE]                  the test caller hangs up
-  pickup                         the operator's phone is answered
-  drop                           the operator's phone is put down
+  pickup [PHONE]                 a phone is answered (the operator's if none named)
+  drop [PHONE]                   a phone is put down
   hours open|closed|auto         answer new calls as in or out of business hours, or
                                  by the office's hours and the clock (auto)
   reload                         read the configuration file again; a file with
@@ -93,6 +93,10 @@ def parse(text: str, lines: List[str]) -> Optional[Command]:
         if len(rest) > 1:
             raise ConsoleError("hangup [LINE]")
         return Command("hangup", line=line_name(rest[0]) if rest else None)
+    if verb in ("pickup", "drop"):
+        if len(rest) > 1:
+            raise ConsoleError(f"{verb} [PHONE]")
+        return Command(verb, line=line_name(rest[0]) if rest else None)
     if verb == "hours":
         if len(rest) != 1:
             raise ConsoleError("hours open|closed|auto")

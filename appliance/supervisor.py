@@ -11,6 +11,12 @@ Rules:
     rings the operator's phone with the caller's number while the caller hears
     ringback, and bridges the two when it is answered; HangUp hangs up. Notes go to
     the call log, and the call's row is finished when the call ends, however it ends.
+  - ToQueue puts the caller in the ACD's queue with music on hold (ringback tone if
+    the queue has none); VIP callers with a point of priority. The ACD's Ring rings the
+    agent's phone with the caller's number, StopRing stops it, Connect bridges; the
+    agent picking up is answered(), either side hanging up ends it, and a caller who
+    hangs up while waiting leaves the queue (abandoned). All agents are logged in when
+    the box starts.
   - A command the engine refuses (a bug, or a channel out of service) ends that call
     as an error, logged; the other lines go on.
 """
@@ -24,7 +30,8 @@ from typing import Callable, Dict, List, Optional, Tuple
 import numpy as np
 
 from appliance import callflow
-from appliance.callflow import Announce, Ask, CallFlow, HangUp, Note, ToOperator
+from appliance import acd as acd_
+from appliance.callflow import Announce, Ask, CallFlow, HangUp, Note, ToOperator, ToQueue
 from appliance.binding import EngineError
 from appliance.config import Line, Office
 from appliance.engine import CallerID, Engine, Event, Play
@@ -54,6 +61,11 @@ class PromptBank:
                 self._ids[p.name, lang] = library.register(engine, loaded)
                 self._text[p.name, lang] = " ".join(x.text for x in loaded if x.text)
                 self._pcm[p.name, lang] = np.concatenate([x.pcm for x in loaded])
+        # Each queue's music on hold, once.
+        self.music: Dict[str, List[int]] = {}
+        for q in office.queues.values():
+            if q.music and q.music not in self.music:
+                self.music[q.music] = library.register(engine, [library.music(q.music)])
 
     def ids(self, name: str, language: str) -> List[int]:
         return self._ids[name, language]
@@ -79,6 +91,12 @@ class Call:
     operator: Optional[int] = None      # the phone port rung or bridged for it
     bridged: bool = False
     bank: Optional["PromptBank"] = None   # the prompts of the configuration it started under
+    queue: Optional[str] = None           # waiting in, or answered from
+    agent: Optional[str] = None           # connected to
+
+    @property
+    def key(self) -> str:
+        return str(self.log_id)
     heard: List[str] = field(default_factory=list)  # prompts played, for a console
 
 
@@ -102,6 +120,13 @@ class Supervisor:
         self.calls: Dict[int, Call] = {}
         self.operator_port = ports.get(office.operator) if office.operator else None
         self.hours_override: Optional[bool] = None
+        self.acd = _make_acd(office)
+        self.phone_of = {a.name: ports[a.phone] for a in office.agents if a.phone in ports}
+        self.agent_at = {p: n for n, p in self.phone_of.items()}
+        self.call_of: Dict[str, Call] = {}        # by ACD key
+        if self.acd is not None:
+            for name in self.phone_of:
+                self.acd.login(name, 0.0)
         for ln in office.lines:
             engine.configure(ports[ln.name], law=ln.law, plan=ln.plan,
                              cid=ln.callerid if ln.kind == "fxo" else "none", cid_when=ln.callerid_when)
@@ -133,8 +158,58 @@ class Supervisor:
                 continue
             if ev.channel == self.operator_port:
                 self._operator_event(ev)
+            elif ev.channel in self.agent_at:
+                self._agent_event(self.agent_at[ev.channel], ev)
             elif line.kind == "fxo":
                 self._line_event(line, ev)
+        if self.acd is not None and self.call_of:
+            self._acd(self.acd.tick(self.now() - self.wall_offset), None)
+
+    # -- the queues ----------------------------------------------------------------
+
+    def _acd(self, commands, ev: Optional[Event]) -> None:
+        e = self.engine
+        for c in commands:
+            call = self.call_of.get(c.call) if hasattr(c, "call") else None
+            if isinstance(c, acd_.Ring) and call is not None:
+                self.log.event(call.log_id, self.now(ev), "ringing", c.agent)
+                try:
+                    e.ring(self.phone_of[c.agent], CallerID(call.caller, call.name) if call.caller else None)
+                except EngineError as err:
+                    self.log.event(call.log_id, self.now(ev), "error", str(err))
+            elif isinstance(c, acd_.StopRing):
+                try:
+                    e.hangup(self.phone_of[c.agent])
+                except EngineError:
+                    pass    # it had stopped already
+            elif isinstance(c, acd_.Connect) and call is not None:
+                call.agent = c.agent
+                self.log.event(call.log_id, self.now(ev), "connected", c.agent)
+                self._try(call, ev, lambda: (e.stop(call.port), e.bridge(call.port, self.phone_of[c.agent])))
+            # Paused (after missed rings) needs nothing done: the ACD keeps the agent's state.
+
+    def _agent_event(self, agent: str, ev: Event) -> None:
+        a = self.acd.agents[agent]
+        at = self.now(ev) - self.wall_offset
+        if ev.kind == "offhook" and ev.a and a.state == "ringing":
+            self._acd(self.acd.answered(agent, at), ev)
+        elif ev.kind == "hangup" and a.state == "on-call":
+            call = self.call_of.get(a.call)
+            self._acd(self.acd.ended(a.call, at), ev)
+            if call is not None:
+                self._try(call, ev, lambda: self.engine.hangup(call.port))
+                self._finish(call, ev, "answered")
+
+    def _queue(self, call: Call, name: str, ev: Event) -> None:
+        call.queue = name
+        self.call_of[call.key] = call
+        q = self.office.queues[name]
+        hold = [Play.of_prompt(pid) for pid in call.bank.music[q.music]] if q.music else [RINGBACK]
+        self.log.event(call.log_id, self.now(ev), "queued", name)
+        if not self._try(call, ev, lambda: self.engine.play(call.port, hold, loop=bool(q.music))):
+            return
+        vip = self.office.callerid.is_vip(call.caller)
+        self._acd(self.acd.join(call.key, name, self.now(ev) - self.wall_offset, priority=1 if vip else 0), ev)
 
     def _line_event(self, line: Line, ev: Event) -> None:
         port = ev.channel
@@ -160,6 +235,16 @@ class Supervisor:
             self._finish(call, ev, "abandoned")
         elif k == "hangup":
             self.log.event(call.log_id, self.now(ev), "hangup", ev.cause)
+            if call.queue is not None and call.key in self.acd.callers:
+                at = self.now(ev) - self.wall_offset
+                if call.agent is not None:
+                    self._acd(self.acd.ended(call.key, at), ev)
+                    self._try(call, ev, lambda: self.engine.hangup(self.phone_of[call.agent]))
+                    self._finish(call, ev, "answered")
+                else:
+                    self._acd(self.acd.leave(call.key, at), ev)
+                    self._finish(call, ev, "abandoned")
+                return
             # Gone while the operator's phone still rang: the caller gave up waiting.
             gave_up = call.operator is not None and not call.bridged
             if call.operator is not None:
@@ -226,6 +311,8 @@ class Supervisor:
                     return
             elif isinstance(c, ToOperator):
                 self._ring_operator(call, ev)
+            elif isinstance(c, ToQueue):
+                self._queue(call, c.queue, ev)
             elif isinstance(c, HangUp):
                 self._try(call, ev, lambda: e.hangup(port))
                 self._finish(call, ev, call.flow.outcome or "completed")
@@ -291,8 +378,21 @@ class Supervisor:
         if self.calls.get(call.port) is not call:
             return
         del self.calls[call.port]
+        self.call_of.pop(call.key, None)
         if call.operator is not None:
             self._release_operator(call)
         self.log.end(call.log_id, self.now(ev), outcome)
         if self.on_end:
             self.on_end(call, outcome)
+
+
+def _make_acd(office: Office) -> Optional[acd_.ACD]:
+    """The office's queues and agents for the ACD, or None when it has no queue."""
+    if not office.queues:
+        return None
+    queues = [acd_.QueueSpec(q.name, q.strategy,
+                             tuple((a.name, a.queues[q.name]) for a in office.agents if q.name in a.queues),
+                             ring_s=q.ring_s, wrapup_s=q.wrapup_s, widen_s=q.widen_s, ageing_s=q.ageing_s,
+                             misses_to_pause=q.misses_to_pause)
+              for q in office.queues.values()]
+    return acd_.ACD(queues, [acd_.AgentSpec(a.name, a.wrapup_s, a.weight) for a in office.agents])

@@ -141,7 +141,7 @@ def test_reload_refuses_a_broken_file_and_takes_a_good_one(tmp_path):
         box.command("reload")
         said = out.getvalue()
         assert "refused; the running configuration stays" in said
-        assert f"{office_file}:9: office.entry: no menu 'mian'" in said
+        assert f"{office_file}:10: office.entry: no menu 'mian'" in said
         assert box.supervisor.office.entry == "main"
 
         office_file.write_text(good.replace('[[line]]\nname = "line4"', '[[line]]\nname = "line9"'),

@@ -108,26 +108,61 @@ def choose(box, lang):
         assert call(box).flow.language == lang
 
 
+PHONE = {"olena": "desk1", "ivan": "desk2"}
+
+
+def agent_rings(box, agent):
+    """Until the agent's phone rings on their desk, not only in the ACD."""
+    return lambda: (box.supervisor.acd.agents[agent].state == "ringing"
+                    and box.phones[PHONE[agent]].state == "ringing")
+
+
 @pytest.mark.parametrize("lang", ["en", "ru", "uk"])
-def test_order_number_to_the_operator_and_bridged(box, lang):
+def test_order_number_queued_and_answered_by_an_agent(box, lang):
     ring(box)
     choose(box, lang)
     press(box, "1", hears(box, "sales"))
     press(box, "2", hears(box, "order_number"))
     press(box, "12", hears(box, "invalid"))               # too short: the pause ends it
-    press(box, "123456#", hears(box, "connecting"))
-    op = box.ports["reception"]
-    run_until(box, lambda: box.engine.state(op) == "ringing" or call(box).operator is not None)
-    box.phones["reception"].answer()
-    run_until(box, lambda: call(box).bridged)
-    assert box.engine.state(box.ports["line1"]) == "bridged"
+    press(box, "123456#")
+    run_until(box, agent_rings(box, "olena"))             # sales, level 1: olena at desk1
+    assert box.engine.state(box.ports["desk1"]) == "ringing"
+    box.phones["desk1"].answer()
+    run_until(box, lambda: call(box).agent == "olena")
+    run_until(box, lambda: box.engine.state(box.ports["line1"]) == "bridged", 2)
     box.callers["line1"].hangup()
     run_until(box, ended(box))
     row = last_call(box)
-    assert row.outcome == "operator"
+    assert row.outcome == "answered"
     assert row.digits[-1] == ("order", "123456")
     kinds = [e.kind for e in box.log.events(row.id)]
-    assert "invalid" in kinds and "bridged" in kinds
+    assert "invalid" in kinds and "queued" in kinds and "connected" in kinds
+    assert box.supervisor.acd.agents["olena"].state in ("wrap-up", "available")
+
+
+def test_every_agent_busy_callers_wait_then_the_agent_hangs_up(box):
+    """Two agents, three callers for sales: nobody hears busy; the third waits until an
+    agent is free again; an agent hanging up ends that call."""
+    for ln in ("line1", "line2", "line3"):
+        ring(box, line=ln)
+        press(box, "1", hears(box, "sales", ln), line=ln)
+        press(box, "1", line=ln)
+        run_until(box, lambda ln=ln: call(box, ln).queue == "sales", 10)
+    acd = box.supervisor.acd
+    # Olena (sales, level 1) rings at once; Ivan (level 2) once the head of the line has
+    # waited the queue's 30 s.
+    for agent in ("olena", "ivan"):
+        run_until(box, agent_rings(box, agent), 40)
+        box.phones[PHONE[agent]].answer()
+    run_until(box, lambda: sum(1 for c in box.supervisor.calls.values() if c.agent) == 2, 5)
+    waiting = acd.waiting("sales")
+    assert len(waiting) == 1 and len(box.supervisor.calls) == 3
+    box.phones["desk1"].hangup()                     # olena's call ends: her caller is hung up on
+    run_until(box, lambda: len(box.supervisor.calls) == 2, 5)
+    run_until(box, agent_rings(box, "olena"), 30)   # after wrap-up, she rings for the third
+    assert acd.agents["olena"].call == waiting[0]
+    outcomes = [c.outcome for c in box.log.calls(limit=3)]
+    assert outcomes.count("answered") == 1
 
 
 @pytest.mark.parametrize("lang", ["en", "ru", "uk"])
@@ -199,8 +234,8 @@ def ring_only(box, number="0501234567"):
     run_until(box, lambda: call(box) is not None and call(box).flow is not None, 15)
 
 
-# The caller hangs up at each step of the way to the operator.
-STEPS = ["ringing", "greeting", "sales", "order", "operator-ringing"]
+# The caller hangs up at each step of the way to an agent.
+STEPS = ["ringing", "greeting", "sales", "order", "queued", "agent-ringing"]
 
 
 @pytest.mark.parametrize("lang", ["en", "ru", "uk"])
@@ -215,15 +250,22 @@ def test_caller_hangs_up_at_each_step(box, step, lang):
         if step != "greeting":
             choose(box, lang)
             press(box, "1", hears(box, "sales"))
-        if step in ("order", "operator-ringing"):
+        if step in ("order", "queued", "agent-ringing"):
             press(box, "2", hears(box, "order_number"))
-        if step == "operator-ringing":
-            press(box, "4444#", hears(box, "connecting"))
-            run_until(box, lambda: call(box).operator is not None, 20)
+        if step in ("queued", "agent-ringing"):
+            for a in ("olena", "ivan"):                  # nobody free: the caller waits
+                box.supervisor.acd.pause(a, "lunch", box.engine.now_ms / 1000)
+            press(box, "4444#")
+            run_until(box, lambda: call(box).queue == "sales", 20)
+        if step == "agent-ringing":
+            box.supervisor._acd(box.supervisor.acd.unpause("olena", box.engine.now_ms / 1000), None)
+            run_until(box, agent_rings(box, "olena"), 5)
     caller.hangup()
     run_until(box, ended(box), 15)
     row = last_call(box)
     assert row.outcome == "abandoned" and row.end is not None
     assert (row.answer is None) == (step == "ringing")
-    if step == "operator-ringing":
-        run_until(box, lambda: box.engine.state(box.ports["reception"]) == "idle", 5)
+    if step == "agent-ringing":
+        run_until(box, lambda: box.engine.state(box.ports["desk1"]) == "idle", 5)
+        assert box.supervisor.acd.agents["olena"].state == "available"
+    assert not box.supervisor.acd.callers

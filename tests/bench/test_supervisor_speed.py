@@ -44,9 +44,13 @@ HANDLE_P99_MS = 5.0
 def office_of(lines: int, path) -> config.Office:
     text = DEMO_OFFICE.read_text(encoding="utf-8")
     text = re.sub(r'\[\[line\]\]\nname = "line\d"\nchannel = \d+\nplan = "ua"\n\n', "", text)
+    # The agents' phones follow the lines.
+    text = text.replace("channel = 11\n", f"channel = {2 * lines + 3}\n").replace("channel = 13\n",
+                                                                                    f"channel = {2 * lines + 5}\n")
     extra = "".join(f'[[line]]\nname = "line{i + 1}"\nchannel = {2 * i + 1}\nplan = "ua"\n\n' for i in range(lines))
     text = text.replace('[[line]]\nname = "reception"\nchannel = 9', extra + f'[[line]]\nname = "reception"\n'
                         f'channel = {2 * lines + 1}')
+
     path.write_text(text, encoding="utf-8")
     return config.load(str(path))
 
