@@ -19,6 +19,11 @@ Rules:
     тысячи/тысяч, миллиона/миллионов, минуты/минуту or секунда/секунды/секунду: a phrase
     that needs one of them is Spoken (so are all with минута, which always follows одна).
     Ukrainian has no pack and is always Spoken.
+  - A wait under a minute can be said as "less than a minute" (say_wait_under_a_minute),
+    for an estimate that has no business naming seconds. English says it from the pack:
+    queue-less-than, "one", "minute". Russian and Ukrainian take the genitive without a
+    numeral (менее минуты, менше хвилини), which neither has recorded, so it is Spoken
+    after the recorded lead-in where there is one.
   - Numbers are whole, from 0 to 999,999,999; anything else, and an unknown language or
     gender, is a ValueError that says what was wrong. No I/O: whether the files exist is
     the prompt library's business (and the tests').
@@ -68,7 +73,8 @@ EN_PACK.update({w: f"digits/{i * 10}" for i, w in enumerate(EN_TENS) if w})
 EN_PACK.update({"hundred": "digits/hundred", "thousand": "digits/thousand", "million": "digits/million",
                 # the queue prompts have no singular second; the general one matches them
                 "minute": "queue-minute", "minutes": "queue-minutes",
-                "second": "second", "seconds": "queue-seconds"})
+                "second": "second", "seconds": "queue-seconds",
+                "less than": "queue-less-than"})
 
 
 def _en_below_1000(n: int) -> List[str]:
@@ -228,6 +234,7 @@ class _Rules:
     wait_lead: Tuple[str, str]
     position_lead: Tuple[str, str]
     first_in_line: Tuple[str, str]
+    under_a_minute: Tuple[str, ...]                 # the words of "less than a minute"
 
 
 RULES = {
@@ -241,6 +248,7 @@ RULES = {
         position_lead=("queue-thereare", "You are currently caller number"),
         first_in_line=("queue-youarenext", "Your call is now first in line and will be answered "
                                            "by the next available representative."),
+        under_a_minute=("less than", "one", "minute"),
     ),
     "ru": _Rules(
         number=lambda n, g: _slavic_number(RU, n, g),
@@ -252,6 +260,7 @@ RULES = {
         position_lead=("queue-thereare", "Ваша позиция в очереди"),
         first_in_line=("queue-youarenext", "Ваш звонок является первым в очереди и будет обслужен "
                                            "первым доступным оператором."),
+        under_a_minute=("менее", "минуты"),
     ),
     "uk": _Rules(
         number=lambda n, g: _slavic_number(UK, n, g),
@@ -262,6 +271,7 @@ RULES = {
         wait_lead=("", "Орієнтовний час очікування становить"),
         position_lead=("", "Ваше місце в черзі:"),
         first_in_line=("", "Ваш дзвінок перший у черзі, і на нього відповість перший вільний оператор."),
+        under_a_minute=("менше", "хвилини"),
     ),
 }
 
@@ -372,6 +382,16 @@ def say_wait(lang: str, seconds, round_to: int = 15) -> List[Item]:
     rules = _rules(lang)
     words = [rules.accusative.get(w, w) for w in _duration_words(rules, seconds, round_to)]
     return _after(lang, rules.wait_lead, words)
+
+
+def say_wait_under_a_minute(lang: str) -> List[Item]:
+    """The estimated-wait announcement for a wait under a minute: "The estimated hold time
+    is currently" less than one minute; "... составляет" менее минуты.
+
+    No case to follow from the lead-in: "менее"/"менше" governs the genitive itself.
+    """
+    rules = _rules(lang)
+    return _after(lang, rules.wait_lead, list(rules.under_a_minute))
 
 
 def say_position(lang: str, n: int) -> List[Item]:

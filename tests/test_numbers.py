@@ -9,7 +9,7 @@ import math
 import pytest
 
 from appliance.numbers import (Recorded, Spoken, in_words, recorded_names, say_duration, say_number,
-                               say_position, say_wait, slavic_form, wait_parts)
+                               say_position, say_wait, say_wait_under_a_minute, slavic_form, wait_parts)
 from appliance.prompts import PACKS, SOUNDS
 
 
@@ -73,6 +73,12 @@ def test_english_wait_and_position():
     assert names(say_position("en", 1)) == ["queue-youarenext"]
     assert names(say_position("en", 7)) == ["queue-thereare", "digits/7"]
     assert heard(say_position("en", 12)) == "You are currently caller number twelve"
+
+
+def test_english_less_than_a_minute_is_all_recorded():
+    items = say_wait_under_a_minute("en")
+    assert names(items) == ["queue-holdtime", "queue-less-than", "digits/1", "queue-minute"]
+    assert heard(items) == "The estimated hold time is currently less than one minute"
 
 
 # -- Russian ------------------------------------------------------------------------------
@@ -176,6 +182,13 @@ def test_russian_wait_is_accusative_after_the_lead_in():
     assert heard(say_wait("ru", 1000 * 60)).endswith("составляет тысячу минут")
 
 
+def test_russian_less_than_a_minute_is_genitive_and_spoken_after_the_lead_in():
+    # минуты is not in the pack, so "менее минуты" is one spoken phrase, never half recorded
+    assert say_wait_under_a_minute("ru") == [
+        Recorded("ru", "queue-holdtime", "Прогнозируемое время ожидания составляет"),
+        Spoken("ru", "менее минуты")]
+
+
 def test_russian_position_is_cardinal_after_the_lead_in():
     assert names(say_position("ru", 1)) == ["queue-youarenext"]
     assert names(say_position("ru", 2)) == ["queue-thereare", "digits/2"]
@@ -258,6 +271,7 @@ def test_ukrainian_wait_and_position_are_one_sentence_each():
     assert say_position("uk", 5) == [Spoken("uk", "Ваше місце в черзі: п'ять")]
     assert say_position("uk", 21) == [Spoken("uk", "Ваше місце в черзі: двадцять один")]
     assert len(say_position("uk", 1)) == 1 and "перший" in say_position("uk", 1)[0].text
+    assert say_wait_under_a_minute("uk") == [Spoken("uk", "Орієнтовний час очікування становить менше хвилини")]
 
 
 def test_ukrainian_has_no_recorded_prompts():
@@ -321,6 +335,7 @@ def test_wait_rounding(seconds, round_to, said):
     (lambda: say_position("en", 0), "position 0 is not a place in a queue"),
     (lambda: say_position("en", -3), "position -3 is negative"),
     (lambda: say_position("en", 1.5), "position 1.5 is not a whole number"),
+    (lambda: say_wait_under_a_minute("pl"), "unknown language 'pl'"),
 ])
 def test_errors_say_what_was_wrong(call, message):
     with pytest.raises(ValueError) as e:
@@ -349,6 +364,7 @@ def produced(lang):
                 found.update(i.name for i in say(lang, s, r) if isinstance(i, Recorded))
     for p in range(1, 1200):
         found.update(i.name for i in say_position(lang, p) if isinstance(i, Recorded))
+    found.update(i.name for i in say_wait_under_a_minute(lang) if isinstance(i, Recorded))
     return found
 
 
