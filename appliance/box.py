@@ -83,7 +83,8 @@ class Box:
             self.close()
             raise BoxError(str(e)) from None
         self.supervisor = Supervisor(office, self.engine, self.ports, self.bank, self.log,
-                                     wall_offset=time.time(), on_play=self._heard, on_end=self._ended)
+                                     wall_offset=time.time(), on_play=self._heard, on_end=self._ended,
+                                     library=self.library)
         self.test_line: Optional[str] = None
         self.running = True
         if self.log.interrupted:

@@ -31,6 +31,9 @@ import numpy as np
 
 from appliance import callflow
 from appliance import acd as acd_
+from appliance.announce import Announcer, AnnouncePolicy
+from appliance.prompts import PromptLoadError
+from appliance.waits import WaitHistory
 from appliance.callflow import Announce, Ask, CallFlow, HangUp, Note, ToOperator, ToQueue
 from appliance.binding import EngineError
 from appliance.config import Line, Office
@@ -93,6 +96,10 @@ class Call:
     bank: Optional["PromptBank"] = None   # the prompts of the configuration it started under
     queue: Optional[str] = None           # waiting in, or answered from
     agent: Optional[str] = None           # connected to
+    queued_at: float = 0.0                # engine seconds
+    talk_from: float = 0.0
+    announce: Optional[object] = None     # its announcement schedule while it waits
+    announcing: bool = False              # an announcement plays instead of the music
 
     @property
     def key(self) -> str:
@@ -106,7 +113,8 @@ class Supervisor:
     def __init__(self, office: Office, engine: Engine, ports: Dict[str, int], bank, log,
                  wall_offset: float, open_at: Optional[Callable[[dt.datetime], bool]] = None,
                  on_play: Optional[Callable[[Call, List[str]], None]] = None,
-                 on_end: Optional[Callable[[Call, str], None]] = None):
+                 on_end: Optional[Callable[[Call, str], None]] = None, library=None,
+                 announce: AnnouncePolicy = AnnouncePolicy()):
         self.office = office
         self.engine = engine
         self.ports = ports
@@ -124,6 +132,9 @@ class Supervisor:
         self.phone_of = {a.name: ports[a.phone] for a in office.agents if a.phone in ports}
         self.agent_at = {p: n for n, p in self.phone_of.items()}
         self.call_of: Dict[str, Call] = {}        # by ACD key
+        self.library = library
+        self.announcer = Announcer(announce)
+        self.waits: Dict[str, WaitHistory] = {q: WaitHistory() for q in office.queues}
         if self.acd is not None:
             for name in self.phone_of:
                 self.acd.login(name, 0.0)
@@ -164,6 +175,7 @@ class Supervisor:
                 self._line_event(line, ev)
         if self.acd is not None and self.call_of:
             self._acd(self.acd.tick(self.now() - self.wall_offset), None)
+            self._announce()
 
     # -- the queues ----------------------------------------------------------------
 
@@ -184,6 +196,8 @@ class Supervisor:
                     pass    # it had stopped already
             elif isinstance(c, acd_.Connect) and call is not None:
                 call.agent = c.agent
+                call.talk_from = self.now(ev) - self.wall_offset
+                self.waits[call.queue].answered(call.talk_from - call.queued_at)
                 self.log.event(call.log_id, self.now(ev), "connected", c.agent)
                 self._try(call, ev, lambda: (e.stop(call.port), e.bridge(call.port, self.phone_of[c.agent])))
             # Paused (after missed rings) needs nothing done: the ACD keeps the agent's state.
@@ -195,18 +209,58 @@ class Supervisor:
             self._acd(self.acd.answered(agent, at), ev)
         elif ev.kind == "hangup" and a.state == "on-call":
             call = self.call_of.get(a.call)
+            if call is not None:
+                self.waits[call.queue].handled(at - call.talk_from)
             self._acd(self.acd.ended(a.call, at), ev)
             if call is not None:
                 self._try(call, ev, lambda: self.engine.hangup(call.port))
                 self._finish(call, ev, "answered")
 
+    def _hold(self, call: Call, ev: Optional[Event]) -> bool:
+        """Music on hold (or ringback) for a caller waiting in a queue."""
+        q = self.office.queues[call.queue]
+        hold = [Play.of_prompt(pid) for pid in call.bank.music[q.music]] if q.music else [RINGBACK]
+        return self._try(call, ev, lambda: self.engine.play(call.port, hold, loop=bool(q.music)))
+
+    def _announce(self) -> None:
+        """Each waiting caller's position and wait, when their schedule says so; the
+        music stops for it and comes back after."""
+        if self.library is None:
+            return
+        at = self.now() - self.wall_offset
+        for call in list(self.call_of.values()):
+            c = self.acd.callers.get(call.key)
+            if c is None or c.agent is not None or call.announcing:
+                continue
+            members = [n for n, _ in self.acd.queues[call.queue].members]
+            staffed = sum(1 for n in members if self.acd.agents[n].state not in ("logged-out", "paused"))
+            busy = sum(1 for n in members if self.acd.agents[n].state in ("ringing", "on-call", "wrap-up"))
+            position = self.acd.position(call.key, at)
+            estimate = self.waits[call.queue].estimate(position - 1, busy, staffed)
+            a = call.announce.due(at, position, estimate, staffed, bool(c.ringing))
+            if a is None:
+                continue
+            lang = call.flow.language if call.flow else self.office.language
+            try:
+                prompts = self.library.say(a.items(lang))
+            except PromptLoadError as e:
+                self.log.event(call.log_id, self.now(), "error", str(e))
+                continue
+            ids = self.library.register(self.engine, prompts)
+            self.log.event(call.log_id, self.now(), "announce",
+                           f"{a.kind} position={a.position} wait={a.wait}")
+            if self.on_play:
+                self.on_play(call, [p.name for p in prompts])
+            call.announcing = self._try(call, None, lambda: self.engine.play(
+                call.port, [Play.of_prompt(i) for i in ids]))
+
     def _queue(self, call: Call, name: str, ev: Event) -> None:
         call.queue = name
+        call.queued_at = self.now(ev) - self.wall_offset
+        call.announce = self.announcer.join(call.queued_at)
         self.call_of[call.key] = call
-        q = self.office.queues[name]
-        hold = [Play.of_prompt(pid) for pid in call.bank.music[q.music]] if q.music else [RINGBACK]
         self.log.event(call.log_id, self.now(ev), "queued", name)
-        if not self._try(call, ev, lambda: self.engine.play(call.port, hold, loop=bool(q.music))):
+        if not self._hold(call, ev):
             return
         vip = self.office.callerid.is_vip(call.caller)
         self._acd(self.acd.join(call.key, name, self.now(ev) - self.wall_offset, priority=1 if vip else 0), ev)
@@ -238,10 +292,12 @@ class Supervisor:
             if call.queue is not None and call.key in self.acd.callers:
                 at = self.now(ev) - self.wall_offset
                 if call.agent is not None:
+                    self.waits[call.queue].handled(at - call.talk_from)
                     self._acd(self.acd.ended(call.key, at), ev)
                     self._try(call, ev, lambda: self.engine.hangup(self.phone_of[call.agent]))
                     self._finish(call, ev, "answered")
                 else:
+                    self.waits[call.queue].abandoned(at - call.queued_at)
                     self._acd(self.acd.leave(call.key, at), ev)
                     self._finish(call, ev, "abandoned")
                 return
@@ -255,6 +311,10 @@ class Supervisor:
             self._try(call, ev, lambda: self.engine.hangup(call.port))
             outcome = call.flow.outcome if call.flow and call.flow.outcome else "abandoned"
             self._finish(call, ev, "abandoned" if gave_up and outcome == "operator" else outcome)
+        elif k == "play-done" and call.announcing and ev.reason == "complete":
+            call.announcing = False
+            if call.agent is None and call.key in self.call_of:
+                self._hold(call, ev)
         elif call.flow is None or call.flow.ended:
             return
         elif k == "collected" and ev.reason != "cancelled":

@@ -269,3 +269,53 @@ def test_caller_hangs_up_at_each_step(box, step, lang):
         run_until(box, lambda: box.engine.state(box.ports["desk1"]) == "idle", 5)
         assert box.supervisor.acd.agents["olena"].state == "available"
     assert not box.supervisor.acd.callers
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_a_waiting_caller_hears_position_and_wait(box, lang):
+    """Both agents away: nobody hears busy; the caller waits with music and hears their
+    place and, the box having a history of calls to go by, a wait in their language."""
+    sup = box.supervisor
+    sup.acd.pause("olena", "lunch", 0)
+    sup.acd.logout("ivan", 0)
+    for _ in range(12):                              # a history of handle times to go by
+        sup.waits["sales"].handled(180.0)
+    ring(box)
+    choose(box, lang)
+    press(box, "1", hears(box, "sales"))
+    press(box, "1")
+    run_until(box, lambda: call(box).queue == "sales", 10)
+    run_until(box, lambda: any(e.kind == "announce" for e in box.log.events(last_call(box).id)), 30)
+    events = box.log.events(last_call(box).id)
+    said = [e.detail for e in events if e.kind == "announce"]
+    assert said[0].startswith("next position=1"), said
+    assert box.engine.state(box.ports["line1"]) == "playing"
+    assert not [e for e in events if e.kind == "error"], events
+    box.callers["line1"].hangup()
+    run_until(box, ended(box))
+    assert last_call(box).outcome == "abandoned"
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_behind_a_busy_agent_the_wait_is_said(box, lang):
+    sup = box.supervisor
+    sup.acd.logout("ivan", 0)
+    for _ in range(12):
+        sup.waits["sales"].handled(150.0)
+    ring(box)                                        # the first caller reaches olena
+    press(box, "1", hears(box, "sales"))
+    press(box, "1")
+    run_until(box, agent_rings(box, "olena"), 10)
+    box.phones["desk1"].answer()
+    run_until(box, lambda: call(box).agent == "olena", 5)
+    ring(box, line="line2")                          # the second waits behind her call
+    if LANGUAGE_KEYS[lang]:
+        press(box, LANGUAGE_KEYS[lang], hears(box, "main_options", "line2"), line="line2")
+    press(box, "1", hears(box, "sales", "line2"), line="line2")
+    press(box, "1", line="line2")
+    run_until(box, lambda: call(box, "line2").queue == "sales", 10)
+    run_until(box, lambda: any(e.kind == "announce" for e in box.log.events(call(box, "line2").log_id)), 30)
+    said = [e.detail for e in box.log.events(call(box, "line2").log_id) if e.kind == "announce"]
+    # One agent, 150 s calls, nobody ahead: up to 3 minutes, said as its band.
+    assert said[0] == "position+wait position=1 wait=180", said
+    assert call(box, "line2").flow.language == lang
