@@ -14,7 +14,7 @@ Rules:
   - A problem at start (the configuration, a prompt, the call log) is a BoxError with
     what to do about it; once running, a console mistake is answered and forgotten.
   - `reload` (or SIGHUP) reads the configuration file again: a file with any problem,
-    or with other lines, is refused with the reasons and the running configuration
+    or with other lines, queues or agents, is refused with the reasons and the running configuration
     stays; otherwise new calls take it and calls in progress finish as they began.
 """
 from __future__ import annotations
@@ -170,6 +170,8 @@ class Box:
             new = config.load(path)
             if new.lines != self.office.lines:
                 raise BoxError("the lines changed: restart the box to put them in place")
+            if new.queues != self.office.queues or new.agents != self.office.agents:
+                raise BoxError("the queues or agents changed: restart the box to put them in place")
             bank = PromptBank(new, self.library, self.engine)
         except (config.ConfigError, PromptLoadError, BoxError) as e:
             self.say(f"reload of {path} refused; the running configuration stays:")

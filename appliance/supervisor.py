@@ -100,11 +100,12 @@ class Call:
     talk_from: float = 0.0
     announce: Optional[object] = None     # its announcement schedule while it waits
     announcing: bool = False              # an announcement plays instead of the music
+    heard: List[str] = field(default_factory=list)  # prompts played, for a console
 
     @property
     def key(self) -> str:
+        """The call's name in the ACD."""
         return str(self.log_id)
-    heard: List[str] = field(default_factory=list)  # prompts played, for a console
 
 
 class Supervisor:
@@ -144,9 +145,12 @@ class Supervisor:
 
     def swap(self, office: Office, bank: "PromptBank") -> None:
         """A new configuration for the calls to come; a call in progress finishes under
-        the one it started with. The lines themselves must be the same."""
+        the one it started with. The lines, queues and agents must be the same: the
+        board and the ACD are built from them."""
         if office.lines != self.office.lines:
             raise ValueError("the lines are not the same")
+        if office.queues != self.office.queues or office.agents != self.office.agents:
+            raise ValueError("the queues or agents are not the same")
         self.office, self.bank = office, bank
 
     # -- time ----------------------------------------------------------------------

@@ -117,14 +117,21 @@ def test_kill_in_the_middle_of_a_hundred_calls_loses_no_finished_call(tmp_path):
     finally:
         p.send_signal(signal.SIGKILL)
         p.wait()
+    # Ends printed between the last line read and the kill are in the pipe still.
+    for line in p.stdout:
+        _, call, outcome = line.split()
+        ended[int(call)] = outcome
     assert len(ended) >= 50
     with CallLog.open(db) as log:
         rows = {c.id: c for c in log.calls()}
         for call, outcome in ended.items():
             assert rows[call].outcome == outcome and rows[call].end is not None, call
             assert log.events(call), call
-        in_progress = [c for c in rows.values() if c.id not in ended]
-        assert all(c.outcome == "interrupted" for c in in_progress)
+        in_progress = [c for c in rows.values() if c.id not in ended and c.outcome == "interrupted"]
+        # The kill may fall between a call's end being written and its line printed:
+        # that call is whole too, and there can be one such at most.
+        whole_unprinted = [c for c in rows.values() if c.id not in ended and c.outcome != "interrupted"]
+        assert len(whole_unprinted) <= 1 and all(c.end is not None for c in whole_unprinted)
         assert log.interrupted == len(in_progress)
     print(f"\n{len(ended)} calls ended before the kill, {len(in_progress)} closed as interrupted")
 
