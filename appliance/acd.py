@@ -178,7 +178,9 @@ class ACD:
 
     def logout(self, agent: str, at: float) -> List[Command]:
         a = self._agent(agent)
-        if a.state in ("on-call",):
+        if a.state == "logged-out":
+            raise ACDError(f"agent {agent} is not logged in")
+        if a.state == "on-call":
             raise ACDError(f"agent {agent} is on a call: log out after it")
         out = self._release_ring(a, at)
         a.state, a.reason = "logged-out", ""

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, TextIO
 
 from appliance import config, console
+from appliance.acd import ACDError
 from appliance.calllog import CallLog, CallLogError
 from appliance.engine import FRAME_MS, Event, Line as LineModel
 from appliance.prompts import PromptLibrary, PromptLoadError
@@ -157,10 +158,31 @@ class Box:
             self.supervisor.hours_override = {"open": True, "closed": False, "auto": None}[cmd.what]
             print(f"  new calls are answered {'by the office hours' if cmd.what == 'auto' else 'as ' + cmd.what}",
                   file=self.out, flush=True)
+        elif v == "agent":
+            self._agent(cmd)
         elif v == "reload":
             self.reload()
         elif v == "show":
             self._show(cmd)
+
+    def _agent(self, cmd: console.Command) -> None:
+        sup = self.supervisor
+        if sup.acd is None or cmd.name not in sup.acd.agents:
+            names = ", ".join(sup.acd.agents) if sup.acd else "none"
+            print(f"  no agent '{cmd.name}'; the agents are: {names}", file=self.out, flush=True)
+            return
+        at = self.engine.now_ms / 1000.0
+        try:
+            if cmd.what == "pause":
+                commands = sup.acd.pause(cmd.name, " ".join(cmd.args) or "paused", at)
+            else:
+                commands = getattr(sup.acd, cmd.what)(cmd.name, at)
+        except ACDError as e:
+            print(f"  {e}", file=self.out, flush=True)
+            return
+        sup.carry_out(commands)
+        a = sup.acd.agents[cmd.name]
+        self.say(f"agent {cmd.name}: {a.state}" + (f" ({a.reason})" if a.reason else ""))
 
     def reload(self) -> bool:
         """The configuration file read again and put in place for new calls, or refused
@@ -185,7 +207,18 @@ class Box:
 
     def _show(self, cmd: console.Command) -> None:
         out = self.out
-        if cmd.what == "calls":
+        if cmd.what == "agents":
+            acd = self.supervisor.acd
+            if acd is None:
+                print("  this office has no queues", file=out)
+            else:
+                for name, a in acd.agents.items():
+                    queues = ", ".join(f"{q.name} ({lvl})" for q in acd.queues.values()
+                                       for n, lvl in q.members if n == name)
+                    print(f"  {name:<12} {a.state:<11} {a.reason:<12} calls {a.calls:<4} {queues}", file=out)
+                for q in acd.queues:
+                    print(f"  queue {q}: {len(acd.waiting(q))} waiting", file=out)
+        elif cmd.what == "calls":
             calls = self.log.calls(limit=20)
             if not calls:
                 print("  no calls yet", file=out)

@@ -12,8 +12,11 @@ Commands:
   drop [PHONE]                   a phone is put down
   hours open|closed|auto         answer new calls as in or out of business hours, or
                                  by the office's hours and the clock (auto)
+  agent NAME login|logout|pause [REASON]|unpause
+                                 an agent's state in the queues
   reload                         read the configuration file again; a file with
                                  problems is refused and the running one kept
+  show agents                    each agent's state, and who waits in each queue
   show calls                     the latest calls in the call log
   show log [CALL]                a call's events (the latest call's if none given)
   help                           this list
@@ -26,9 +29,10 @@ from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
 HELP = __doc__.split("Commands:\n", 1)[1].rstrip()
-WORDS = ("call", "press", "hangup", "pickup", "drop", "hours", "reload", "show", "help", "quit")
+WORDS = ("call", "press", "hangup", "pickup", "drop", "hours", "agent", "reload", "show", "help", "quit")
+AGENT = ("login", "logout", "pause", "unpause")
 HOURS = ("open", "closed", "auto")
-SHOW = ("calls", "log")
+SHOW = ("agents", "calls", "log")
 
 
 class ConsoleError(Exception):
@@ -97,13 +101,20 @@ def parse(text: str, lines: List[str]) -> Optional[Command]:
         if len(rest) > 1:
             raise ConsoleError(f"{verb} [PHONE]")
         return Command(verb, line=line_name(rest[0]) if rest else None)
+    if verb == "agent":
+        if len(rest) < 2:
+            raise ConsoleError("agent NAME login|logout|pause [REASON]|unpause")
+        what = _word(rest[1], AGENT, "agent command")
+        if what != "pause" and len(rest) > 2:
+            raise ConsoleError(f"agent NAME {what} takes nothing more")
+        return Command("agent", name=rest[0], what=what, args=tuple(rest[2:]))
     if verb == "hours":
         if len(rest) != 1:
             raise ConsoleError("hours open|closed|auto")
         return Command("hours", what=_word(rest[0], HOURS, "hours setting"))
     if verb == "show":
         if not rest:
-            raise ConsoleError("show what? show calls, show log [CALL]")
+            raise ConsoleError("show what? show agents, show calls, show log [CALL]")
         what = _word(rest[0], SHOW, "thing to show")
         call = None
         if what == "log" and len(rest) > 1:

@@ -206,6 +206,10 @@ class Supervisor:
                 self._try(call, ev, lambda: (e.stop(call.port), e.bridge(call.port, self.phone_of[c.agent])))
             # Paused (after missed rings) needs nothing done: the ACD keeps the agent's state.
 
+    def carry_out(self, commands) -> None:
+        """ACD commands from outside the event flow (a console logging an agent in)."""
+        self._acd(commands, None)
+
     def _agent_event(self, agent: str, ev: Event) -> None:
         a = self.acd.agents[agent]
         at = self.now(ev) - self.wall_offset

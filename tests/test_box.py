@@ -175,3 +175,33 @@ def test_reload_refuses_a_broken_file_and_takes_a_good_one(tmp_path):
         assert "line2: caller hears welcome [en]: Welcome to Demo Trading, now with a new greeting." in out.getvalue()
     finally:
         box.close()
+
+
+def test_agents_from_the_console(tmp_path):
+    out = io.StringIO()
+    box = Box(config.load(str(DEMO_OFFICE)), tmp_path / "calls.db", out=out)
+    box.supervisor.hours_override = True
+    try:
+        box.command("agent olena pause lunch")
+        box.command("agent ivan logout")
+        box.command("agent ivan logout")
+        box.command("agent zed login")
+        box.command("show agents")
+        said = out.getvalue()
+        assert "agent olena: paused (lunch)" in said and "agent ivan: logged-out" in said
+        assert "agent ivan is not logged in" in said
+        assert "no agent 'zed'; the agents are: olena, ivan" in said
+        assert "olena        paused      lunch" in said and "queue sales: 0 waiting" in said
+        # A caller for sales waits; olena back from lunch is rung for them at once.
+        box.callers["line1"].ring("0501234567", "")
+        box.run(8, paced=False)
+        box.callers["line1"].press("1")
+        box.run(2, paced=False)
+        box.callers["line1"].press("1")
+        box.run(2, paced=False)
+        assert box.supervisor.acd.waiting("sales")
+        box.command("agent olena unpause")
+        box.run(1, paced=False)
+        assert box.phones["desk1"].state == "ringing"
+    finally:
+        box.close()

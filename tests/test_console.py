@@ -20,6 +20,9 @@ LINES = ["line1", "line2", "reception"]
     ("sh ca", Command("show", what="calls")),
     ("show log", Command("show", what="log")),
     ("show log 12", Command("show", what="log", call=12)),
+    ("agent olena pause lunch break", Command("agent", name="olena", what="pause", args=("lunch", "break"))),
+    ("ag ivan logi", Command("agent", name="ivan", what="login")),
+    ("sh ag", Command("show", what="agents")),
     ("help", Command("help")),
     ("q", Command("quit")),
 ])
@@ -34,6 +37,9 @@ def test_blank_line_is_nothing():
 @pytest.mark.parametrize("typed,said", [
     ("dial line1", "unknown command 'dial'"),
     ("h", "could be hangup or hours or help"),
+    ("agent olena", "agent NAME login|logout|pause [REASON]|unpause"),
+    ("agent olena logout now", "agent NAME logout takes nothing more"),
+    ("agent olena sleep", "unknown agent command 'sleep'"),
     ("call", "call which line?"),
     ("call line9", "no line 'line9'; the lines are line1, line2, reception"),
     ("call line1 12ab", "'12ab' is not a phone number"),
