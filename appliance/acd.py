@@ -164,6 +164,14 @@ class ACD:
         line = [x for x in self._order(at) if x.queue == c.queue and x.agent is None]
         return line.index(c) + 1
 
+    def staffing(self, queue: str) -> Tuple[int, int]:
+        """The queue's members staffed (logged in and not paused), and how many of those
+        are busy (ringing, on a call or in wrap-up): what a wait estimate goes by."""
+        states = [self.agents[n].state for n, _ in self.queues[queue].members]
+        staffed = sum(1 for st in states if st not in ("logged-out", "paused"))
+        busy = sum(1 for st in states if st in ("ringing", "on-call", "wrap-up"))
+        return staffed, busy
+
     def waiting(self, queue: str) -> List[str]:
         return [c.call for c in self.callers.values() if c.queue == queue and c.agent is None]
 

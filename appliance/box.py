@@ -171,7 +171,7 @@ class Box:
             names = ", ".join(sup.acd.agents) if sup.acd else "none"
             print(f"  no agent '{cmd.name}'; the agents are: {names}", file=self.out, flush=True)
             return
-        at = self.engine.now_ms / 1000.0
+        at = sup.clock()
         try:
             if cmd.what == "pause":
                 commands = sup.acd.pause(cmd.name, " ".join(cmd.args) or "paused", at)

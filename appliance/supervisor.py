@@ -159,10 +159,13 @@ class Supervisor:
         """Business hours, unless a person testing the box said open or closed."""
         return self.open_at(when) if self.hours_override is None else self.hours_override
 
+    def clock(self, ev: Optional[Event] = None) -> float:
+        """Engine seconds: the ACD's and the announcements' clock."""
+        return (ev.ms if ev is not None else self.engine.now_ms) / 1000.0
+
     def now(self, ev: Optional[Event] = None) -> float:
-        """Seconds since the epoch, from the engine's clock."""
-        ms = ev.ms if ev is not None else self.engine.now_ms
-        return self.wall_offset + ms / 1000.0
+        """Seconds since the epoch, from the engine's clock: the call log's times."""
+        return self.wall_offset + self.clock(ev)
 
     # -- events --------------------------------------------------------------------
 
@@ -178,7 +181,7 @@ class Supervisor:
             elif line.kind == "fxo":
                 self._line_event(line, ev)
         if self.acd is not None and self.call_of:
-            self._acd(self.acd.tick(self.now() - self.wall_offset), None)
+            self._acd(self.acd.tick(self.clock()), None)
             self._announce()
 
     # -- the queues ----------------------------------------------------------------
@@ -200,7 +203,7 @@ class Supervisor:
                     pass    # it had stopped already
             elif isinstance(c, acd_.Connect) and call is not None:
                 call.agent = c.agent
-                call.talk_from = self.now(ev) - self.wall_offset
+                call.talk_from = self.clock(ev)
                 self.waits[call.queue].answered(call.talk_from - call.queued_at)
                 self.log.event(call.log_id, self.now(ev), "connected", c.agent)
                 self._try(call, ev, lambda: (e.stop(call.port), e.bridge(call.port, self.phone_of[c.agent])))
@@ -212,7 +215,7 @@ class Supervisor:
 
     def _agent_event(self, agent: str, ev: Event) -> None:
         a = self.acd.agents[agent]
-        at = self.now(ev) - self.wall_offset
+        at = self.clock(ev)
         if ev.kind == "offhook" and ev.a and a.state == "ringing":
             self._acd(self.acd.answered(agent, at), ev)
         elif ev.kind == "hangup" and a.state == "on-call":
@@ -235,14 +238,12 @@ class Supervisor:
         music stops for it and comes back after."""
         if self.library is None:
             return
-        at = self.now() - self.wall_offset
+        at = self.clock()
         for call in list(self.call_of.values()):
             c = self.acd.callers.get(call.key)
             if c is None or c.agent is not None or call.announcing:
                 continue
-            members = [n for n, _ in self.acd.queues[call.queue].members]
-            staffed = sum(1 for n in members if self.acd.agents[n].state not in ("logged-out", "paused"))
-            busy = sum(1 for n in members if self.acd.agents[n].state in ("ringing", "on-call", "wrap-up"))
+            staffed, busy = self.acd.staffing(call.queue)
             position = self.acd.position(call.key, at)
             estimate = self.waits[call.queue].estimate(position - 1, busy, staffed)
             a = call.announce.due(at, position, estimate, staffed, bool(c.ringing))
@@ -264,14 +265,14 @@ class Supervisor:
 
     def _queue(self, call: Call, name: str, ev: Event) -> None:
         call.queue = name
-        call.queued_at = self.now(ev) - self.wall_offset
+        call.queued_at = self.clock(ev)
         call.announce = self.announcer.join(call.queued_at)
         self.call_of[call.key] = call
         self.log.event(call.log_id, self.now(ev), "queued", name)
         if not self._hold(call, ev):
             return
         vip = self.office.callerid.is_vip(call.caller)
-        self._acd(self.acd.join(call.key, name, self.now(ev) - self.wall_offset, priority=1 if vip else 0), ev)
+        self._acd(self.acd.join(call.key, name, self.clock(ev), priority=1 if vip else 0), ev)
 
     def _line_event(self, line: Line, ev: Event) -> None:
         port = ev.channel
@@ -298,7 +299,7 @@ class Supervisor:
         elif k == "hangup":
             self.log.event(call.log_id, self.now(ev), "hangup", ev.cause)
             if call.queue is not None and call.key in self.acd.callers:
-                at = self.now(ev) - self.wall_offset
+                at = self.clock(ev)
                 if call.agent is not None:
                     self.waits[call.queue].handled(at - call.talk_from)
                     self._acd(self.acd.ended(call.key, at), ev)

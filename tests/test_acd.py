@@ -170,6 +170,17 @@ def test_pause_logout_and_the_caller_leaving_while_rung():
     assert a.agents["ann"].state == "logged-out"
 
 
+def test_staffing():
+    a = acd("linear")
+    assert a.staffing("sales") == (0, 0)
+    for n in ("ann", "bob", "cat"):
+        a.login(n, 0)
+    a.pause("cat", "lunch", 0)
+    a.join("c1", "sales", 1)                    # ann rings
+    assert a.staffing("sales") == (2, 1)
+    assert a.staffing("support") == (2, 1)      # ann and bob are members of both
+
+
 def test_mistakes_change_nothing():
     a = acd()
     for bad in (lambda: a.join("c1", "nowhere", 0), lambda: a.login("zed", 0), lambda: a.leave("c9", 0),

@@ -258,7 +258,7 @@ def test_caller_hangs_up_at_each_step(box, step, lang):
             press(box, "4444#")
             run_until(box, lambda: call(box).queue == "sales", 20)
         if step == "agent-ringing":
-            box.supervisor._acd(box.supervisor.acd.unpause("olena", box.engine.now_ms / 1000), None)
+            box.supervisor.carry_out(box.supervisor.acd.unpause("olena", box.supervisor.clock()))
             run_until(box, agent_rings(box, "olena"), 5)
     caller.hangup()
     run_until(box, ended(box), 15)
