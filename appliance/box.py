@@ -248,8 +248,7 @@ class Box:
             tick: Optional[Callable[["Box"], None]] = None) -> None:
         started = time.monotonic()
         start_ms = self.engine.now_ms
-        before = signal.getsignal(signal.SIGHUP) if threading.current_thread() is threading.main_thread() else None
-        hup = _on_sighup()
+        hup, before = _on_sighup()
         try:
             self._loop(seconds, paced, commands, tick, hup, started, start_ms)
         finally:
@@ -278,14 +277,13 @@ class Box:
                     time.sleep(delay)
 
 
-def _on_sighup() -> Optional[threading.Event]:
-    """SIGHUP asks for a reload, as it does of any daemon; only the main thread can
-    take signals, so elsewhere there is none."""
+def _on_sighup():
+    """SIGHUP asks for a reload, as it does of any daemon: the flag it sets, and the
+    handler it replaces. Only the main thread can take signals; elsewhere (None, None)."""
     if threading.current_thread() is not threading.main_thread():
-        return None
+        return None, None
     flag = threading.Event()
-    signal.signal(signal.SIGHUP, lambda *_: flag.set())
-    return flag
+    return flag, signal.signal(signal.SIGHUP, lambda *_: flag.set())
 
 
 def read_lines(stream: TextIO, into: queue.Queue) -> threading.Thread:

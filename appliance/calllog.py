@@ -147,6 +147,13 @@ def _text(value, what: str, empty: bool = True) -> str:
     return value
 
 
+def _presentation(value) -> str:
+    if value not in PRESENTATIONS:
+        raise CallLogError(f"unknown caller ID presentation {value!r}; choose one of: "
+                           + ", ".join(repr(p) for p in PRESENTATIONS))
+    return value
+
+
 def _int(value, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise CallLogError(f"{what} must be an integer, not {value!r}")
@@ -284,9 +291,7 @@ class CallLog:
         at = _time(at, "start time")
         _text(caller, "caller ID number")
         _text(name, "caller ID name")
-        if presentation not in PRESENTATIONS:
-            raise CallLogError(f"unknown caller ID presentation {presentation!r}; choose one of: "
-                               + ", ".join(repr(p) for p in PRESENTATIONS))
+        _presentation(presentation)
         with self._write("starting a call") as conn:
             call = conn.execute(
                 "INSERT INTO calls (line, channel, caller, caller_name, presentation, started) "
@@ -300,9 +305,7 @@ class CallLog:
         c = self._in_progress(call)
         _text(number, "caller ID number")
         _text(name, "caller ID name")
-        if presentation not in PRESENTATIONS:
-            raise CallLogError(f"unknown caller ID presentation {presentation!r}; choose one of: "
-                               + ", ".join(repr(p) for p in PRESENTATIONS))
+        _presentation(presentation)
         at = self._when(call, c, at, "caller ID")
         with self._write("noting caller ID") as conn:
             conn.execute("UPDATE calls SET caller = ?, caller_name = ?, presentation = ? WHERE id = ?",
