@@ -750,6 +750,13 @@ class _Validator:
             if m.operator_key and office.operator is None and isinstance(raw, dict) and "operator_key" in raw:
                 self.bad(p + ("operator_key",), "there is no operator (office.operator)")
         check_action(office.hours.after_hours, ("hours", "after_hours"))
+        if office.operator is not None:
+            # The operator is the box's own queue and agent of that name (supervisor.py).
+            if "operator" in office.queues:
+                self.bad(("queue", "operator"), "'operator' is the name of the operator's own queue: choose another")
+            for i, ag in enumerate(office.agents):
+                if ag.name == "operator":
+                    self.bad(("agent", i, "name"), "'operator' is the name of the operator's own agent: choose another")
         phones = {ln.name for ln in office.lines if ln.kind == "fxs"}
         seen: Dict[str, int] = {}
         for i, ag in enumerate(office.agents):

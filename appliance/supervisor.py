@@ -7,16 +7,19 @@ Rules:
   - A line rings: the call gets its log row at the first ring, so a caller who gives
     up while it still rings is logged too. The box answers at the configured ring.
   - What the call flow asks for is carried out on the engine: an Ask plays prompts a
-    key interrupts and collects digits; an Announce plays prompts through; ToOperator
-    rings the operator's phone with the caller's number while the caller hears
-    ringback, and bridges the two when it is answered; HangUp hangs up. Notes go to
-    the call log, and the call's row is finished when the call ends, however it ends.
+    key interrupts and collects digits; an Announce plays prompts through; HangUp
+    hangs up. Notes go to the call log, and the call's row is finished when the call
+    ends, however it ends: a call the ACD holds leaves it then, in that one place.
   - ToQueue puts the caller in the ACD's queue with music on hold (ringback tone if
     the queue has none); VIP callers with a point of priority. The ACD's Ring rings the
     agent's phone with the caller's number, StopRing stops it, Connect bridges; the
     agent picking up is answered(), either side hanging up ends it, and a caller who
     hangs up while waiting leaves the queue (abandoned). All agents are logged in when
     the box starts.
+  - The operator is a queue of one (OPERATOR) with the operator's phone as its agent:
+    ToOperator waits in it like any queue, to ringback, so a caller for a busy
+    operator waits instead of being hung up on; answered there, the outcome is
+    "operator".
   - A command the engine refuses (a bug, or a channel out of service) ends that call
     as an error, logged; the other lines go on.
 """
@@ -40,6 +43,8 @@ from appliance.config import Line, Office
 from appliance.engine import CallerID, Engine, Event, Play
 
 RINGBACK = Play.of_tone("ringback")
+# The operator's queue and agent: config.py keeps the name from the office's own.
+OPERATOR = "operator"
 
 
 class PromptBank:
@@ -91,8 +96,6 @@ class Call:
     name: str = ""
     presentation: str = ""
     flow: Optional[CallFlow] = None
-    operator: Optional[int] = None      # the phone port rung or bridged for it
-    bridged: bool = False
     bank: Optional["PromptBank"] = None   # the prompts of the configuration it started under
     queue: Optional[str] = None           # waiting in, or answered from
     agent: Optional[str] = None           # connected to
@@ -127,15 +130,16 @@ class Supervisor:
         self.on_end = on_end
         self.line_of = {ports[ln.name]: ln for ln in office.lines}
         self.calls: Dict[int, Call] = {}
-        self.operator_port = ports.get(office.operator) if office.operator else None
         self.hours_override: Optional[bool] = None
         self.acd = _make_acd(office)
         self.phone_of = {a.name: ports[a.phone] for a in office.agents if a.phone in ports}
+        if office.operator:
+            self.phone_of[OPERATOR] = ports[office.operator]
         self.agent_at = {p: n for n, p in self.phone_of.items()}
         self.call_of: Dict[str, Call] = {}        # by ACD key
         self.library = library
         self.announcer = Announcer(announce)
-        self.waits: Dict[str, WaitHistory] = {q: WaitHistory() for q in office.queues}
+        self.waits: Dict[str, WaitHistory] = {q: WaitHistory() for q in self.acd.queues} if self.acd else {}
         if self.acd is not None:
             for name in self.phone_of:
                 self.acd.login(name, 0.0)
@@ -174,9 +178,7 @@ class Supervisor:
             line = self.line_of.get(ev.channel)
             if line is None:
                 continue
-            if ev.channel == self.operator_port:
-                self._operator_event(ev)
-            elif ev.channel in self.agent_at:
+            if ev.channel in self.agent_at:
                 self._agent_event(self.agent_at[ev.channel], ev)
             elif line.kind == "fxo":
                 self._line_event(line, ev)
@@ -219,19 +221,21 @@ class Supervisor:
         if ev.kind == "offhook" and ev.a and a.state == "ringing":
             self._acd(self.acd.answered(agent, at), ev)
         elif ev.kind == "hangup" and a.state == "on-call":
-            call = self.call_of.get(a.call)
-            if call is not None:
-                self.waits[call.queue].handled(at - call.talk_from)
-            self._acd(self.acd.ended(a.call, at), ev)
-            if call is not None:
-                self._try(call, ev, lambda: self.engine.hangup(call.port))
-                self._finish(call, ev, "answered")
+            # The agent put the phone down: the call is over for the caller too.
+            call = self.call_of[a.call]
+            self.log.event(call.log_id, self.now(ev), "agent-hangup", agent)
+            if self._try(call, ev, lambda: self.engine.hangup(call.port)):
+                self._finish(call, ev, self._answered(call))
+
+    def _answered(self, call: Call) -> str:
+        return "operator" if call.queue == OPERATOR else "answered"
 
     def _hold(self, call: Call, ev: Optional[Event]) -> bool:
         """Music on hold (or ringback) for a caller waiting in a queue."""
-        q = self.office.queues[call.queue]
-        hold = [Play.of_prompt(pid) for pid in call.bank.music[q.music]] if q.music else [RINGBACK]
-        return self._try(call, ev, lambda: self.engine.play(call.port, hold, loop=bool(q.music)))
+        q = self.office.queues.get(call.queue)        # None: the operator's, to ringback
+        music = q.music if q else None
+        hold = [Play.of_prompt(pid) for pid in call.bank.music[music]] if music else [RINGBACK]
+        return self._try(call, ev, lambda: self.engine.play(call.port, hold, loop=bool(music)))
 
     def _announce(self) -> None:
         """Each waiting caller's position and wait, when their schedule says so; the
@@ -298,28 +302,15 @@ class Supervisor:
             self._finish(call, ev, "abandoned")
         elif k == "hangup":
             self.log.event(call.log_id, self.now(ev), "hangup", ev.cause)
-            if call.queue is not None and call.key in self.acd.callers:
-                at = self.clock(ev)
-                if call.agent is not None:
-                    self.waits[call.queue].handled(at - call.talk_from)
-                    self._acd(self.acd.ended(call.key, at), ev)
-                    self._try(call, ev, lambda: self.engine.hangup(self.phone_of[call.agent]))
-                    self._finish(call, ev, "answered")
-                else:
-                    self.waits[call.queue].abandoned(at - call.queued_at)
-                    self._acd(self.acd.leave(call.key, at), ev)
-                    self._finish(call, ev, "abandoned")
-                return
-            # Gone while the operator's phone still rang: the caller gave up waiting.
-            gave_up = call.operator is not None and not call.bridged
-            if call.operator is not None:
-                self._release_operator(call)
             if call.flow is not None and not call.flow.ended:
                 self._carry_out(call, call.flow.hung_up(), ev)
+            if call.queue is not None:
+                outcome = self._answered(call) if call.agent else "abandoned"
+            else:
+                outcome = call.flow.outcome if call.flow and call.flow.outcome else "abandoned"
             # The line goes back on hook, ready for the next call.
-            self._try(call, ev, lambda: self.engine.hangup(call.port))
-            outcome = call.flow.outcome if call.flow and call.flow.outcome else "abandoned"
-            self._finish(call, ev, "abandoned" if gave_up and outcome == "operator" else outcome)
+            if self._try(call, ev, lambda: self.engine.hangup(call.port)):
+                self._finish(call, ev, outcome)
         elif k == "play-done" and call.announcing and ev.reason == "complete":
             call.announcing = False
             if call.agent is None and call.key in self.call_of:
@@ -331,21 +322,6 @@ class Supervisor:
         elif k == "play-done" and ev.reason == "complete" and call.flow.waiting in ("announce",
                                                                                     "announce-then-hangup"):
             self._carry_out(call, call.flow.played(), ev)
-
-    def _operator_event(self, ev: Event) -> None:
-        call = next((c for c in self.calls.values() if c.operator == ev.channel), None)
-        if call is None:
-            return
-        if ev.kind == "offhook" and ev.a and not call.bridged:
-            self._try(call, ev, lambda: (self.engine.stop(call.port), self.engine.bridge(call.port, ev.channel)))
-            call.bridged = True
-            self.log.event(call.log_id, self.now(ev), "bridged", self.office.operator)
-        elif ev.kind == "hangup" and call.bridged:
-            # The operator put the phone down: the call is over.
-            self.log.event(call.log_id, self.now(ev), "operator-hangup")
-            call.operator = None
-            self._try(call, ev, lambda: self.engine.hangup(call.port))
-            self._finish(call, ev, "operator")
 
     # -- steps ---------------------------------------------------------------------
 
@@ -379,7 +355,7 @@ class Supervisor:
                 if not self._try(call, ev, lambda: e.play(port, items)):
                     return
             elif isinstance(c, ToOperator):
-                self._ring_operator(call, ev)
+                self._queue(call, OPERATOR, ev)
             elif isinstance(c, ToQueue):
                 self._queue(call, c.queue, ev)
             elif isinstance(c, HangUp):
@@ -404,30 +380,6 @@ class Supervisor:
         elif n.kind != "end":
             self.log.event(call.log_id, at, n.kind, n.detail)
 
-    def _ring_operator(self, call: Call, ev: Event) -> None:
-        op = self.operator_port
-        busy = any(c.operator == op for c in self.calls.values() if c is not call)
-        if op is None or busy or self.engine.state(op) != "idle":
-            # Nobody can take it: the caller is told nothing better than a goodbye yet;
-            # queueing for agents is the ACD's business.
-            self.log.event(call.log_id, self.now(ev), "operator-busy")
-            self._try(call, ev, lambda: self.engine.hangup(call.port))
-            self._finish(call, ev, "operator")
-            return
-        call.operator = op
-        self.log.event(call.log_id, self.now(ev), "ringing", self.office.operator)
-        self._try(call, ev, lambda: (self.engine.play(call.port, [RINGBACK]),
-                                     self.engine.ring(op, CallerID(call.caller, call.name) if call.caller else None)))
-
-    def _release_operator(self, call: Call) -> None:
-        op, call.operator = call.operator, None
-        try:
-            if call.bridged:
-                self.engine.unbridge(call.port)
-            self.engine.hangup(op)
-        except EngineError:
-            pass    # already idle: nothing to release
-
     def _try(self, call: Call, ev: Event, fn) -> bool:
         try:
             fn()
@@ -448,20 +400,38 @@ class Supervisor:
             return
         del self.calls[call.port]
         self.call_of.pop(call.key, None)
-        if call.operator is not None:
-            self._release_operator(call)
+        if self.acd is not None and call.key in self.acd.callers:
+            at = self.clock(ev)
+            if call.agent is not None:
+                self.waits[call.queue].handled(at - call.talk_from)
+                # The agent's phone is released before the ACD may ring it again.
+                try:
+                    self.engine.hangup(self.phone_of[call.agent])
+                except EngineError:
+                    pass    # it was put down already
+                self._acd(self.acd.ended(call.key, at), ev)
+            else:
+                self.waits[call.queue].abandoned(at - call.queued_at)
+                self._acd(self.acd.leave(call.key, at), ev)
         self.log.end(call.log_id, self.now(ev), outcome)
         if self.on_end:
             self.on_end(call, outcome)
 
 
 def _make_acd(office: Office) -> Optional[acd_.ACD]:
-    """The office's queues and agents for the ACD, or None when it has no queue."""
-    if not office.queues:
+    """The office's queues and agents, and the operator's, for the ACD; None when it has
+    neither queues nor an operator."""
+    if not office.queues and not office.operator:
         return None
     queues = [acd_.QueueSpec(q.name, q.strategy,
                              tuple((a.name, a.queues[q.name]) for a in office.agents if q.name in a.queues),
                              ring_s=q.ring_s, wrapup_s=q.wrapup_s, widen_s=q.widen_s, ageing_s=q.ageing_s,
                              misses_to_pause=q.misses_to_pause)
               for q in office.queues.values()]
-    return acd_.ACD(queues, [acd_.AgentSpec(a.name, a.wrapup_s, a.weight) for a in office.agents])
+    agents = [acd_.AgentSpec(a.name, a.wrapup_s, a.weight) for a in office.agents]
+    if office.operator:
+        # Never paused for missed rings: there is no one else to take the call.
+        queues.append(acd_.QueueSpec(OPERATOR, "linear", ((OPERATOR, 1),), ring_s=30.0, wrapup_s=0.0,
+                                     misses_to_pause=1 << 30))
+        agents.append(acd_.AgentSpec(OPERATOR))
+    return acd_.ACD(queues, agents)

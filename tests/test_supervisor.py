@@ -171,7 +171,7 @@ def test_invalid_entries_then_operator(box, lang):
     choose(box, lang)
     for _ in range(3):
         press(box, "5", hears(box, "invalid") if _ < 2 else None)
-    run_until(box, lambda: call(box) is None or call(box).operator is not None)
+    run_until(box, lambda: call(box) is None or call(box).queue == "operator")
     box.callers["line1"].hangup()
     run_until(box, ended(box))
     assert [e.kind for e in box.log.events(last_call(box).id)].count("invalid") == 3
@@ -319,3 +319,40 @@ def test_behind_a_busy_agent_the_wait_is_said(box, lang):
     # One agent, 150 s calls, nobody ahead: up to 3 minutes, said as its band.
     assert said[0] == "position+wait position=1 wait=180", said
     assert call(box, "line2").flow.language == lang
+
+
+def test_after_a_caller_gives_up_in_a_queue_the_line_takes_the_next_call(box):
+    """The line goes back on hook when a queued caller hangs up (it once stayed off hook,
+    and the exchange could not ring it again)."""
+    box.supervisor.acd.pause("olena", "lunch", 0)
+    box.supervisor.acd.logout("ivan", 0)
+    for _ in range(2):
+        ring(box)
+        press(box, "1", hears(box, "sales"))
+        press(box, "1")
+        run_until(box, lambda: call(box).queue == "sales", 10)
+        box.callers["line1"].hangup()
+        run_until(box, ended(box))
+        run_until(box, lambda: box.callers["line1"].state == "idle", 5)
+    assert [c.outcome for c in box.log.calls(limit=2)] == ["abandoned", "abandoned"]
+
+
+def test_a_busy_operator_means_waiting_not_a_hangup(box):
+    """Two callers ask for the operator: the first is bridged, the second waits to
+    ringback and is put through when the operator is free again."""
+    for ln in ("line1", "line2"):
+        ring(box, line=ln)
+        press(box, "0", line=ln)
+        run_until(box, lambda ln=ln: call(box, ln).queue == "operator", 10)
+    run_until(box, lambda: box.phones["reception"].state == "ringing", 5)
+    box.phones["reception"].answer()
+    run_until(box, lambda: call(box, "line1").agent == "operator", 5)
+    assert call(box, "line2").agent is None and box.supervisor.acd.waiting("operator") == [call(box, "line2").key]
+    box.phones["reception"].hangup()                 # the operator ends the first call
+    run_until(box, ended(box, "line1"), 5)
+    run_until(box, lambda: box.phones["reception"].state == "ringing", 10)
+    box.phones["reception"].answer()
+    run_until(box, lambda: call(box, "line2").agent == "operator", 5)
+    box.callers["line2"].hangup()
+    run_until(box, ended(box, "line2"), 5)
+    assert [c.outcome for c in box.log.calls(limit=2)] == ["operator", "operator"]
