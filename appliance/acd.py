@@ -8,7 +8,11 @@ Rules:
     time. Wrap-up follows every call, for the wrap-up time of the queue the call came
     from unless the agent has their own; it is kept whatever queue rings next.
   - A caller waits in one queue until an agent answers or the caller leaves; nobody
-    is ever turned away here (limits and overflow are decided before join()). Callers
+    is ever turned away here (limits and overflow are decided before join()). Time
+    can take a caller out: tick() withdraws (Withdraw) a caller who has waited the
+    queue's max_wait_s (any event may, as it offers callers), and, with leave_empty, every waiting caller of a queue that is
+    empty (no member logged in; with empty "paused", none staffed). A caller an agent
+    is being rung for is not withdrawn: the answer is seconds away. Callers
     are served by effective priority, their priority plus one for every `ageing_s`
     they have waited, so that nobody starves; then by who came first.
   - Membership: an agent belongs to several queues with a level per queue (1 is the
@@ -53,6 +57,9 @@ class QueueSpec:
     widen_s: float = 30.0
     ageing_s: float = 60.0
     misses_to_pause: int = 2
+    max_wait_s: Optional[float] = None
+    leave_empty: bool = False
+    empty: str = "logged-out"           # or "paused": paused members count as absent
 
     def __post_init__(self):
         if self.strategy not in STRATEGIES:
@@ -92,7 +99,14 @@ class Paused:
     reason: str
 
 
-Command = Union[Ring, StopRing, Connect, Paused]
+@dataclass(frozen=True)
+class Withdraw:
+    """The caller is out of the queue without an agent: reason "timeout" or "empty"."""
+    call: str
+    reason: str
+
+
+Command = Union[Ring, StopRing, Connect, Paused, Withdraw]
 
 
 # -- state ----------------------------------------------------------------------------
@@ -171,6 +185,12 @@ class ACD:
         staffed = sum(1 for st in states if st not in ("logged-out", "paused"))
         busy = sum(1 for st in states if st in ("ringing", "on-call", "wrap-up"))
         return staffed, busy
+
+    def empty(self, queue: str) -> bool:
+        """Nobody to answer the queue's callers: no member logged in or, when the queue
+        says empty = "paused", none staffed."""
+        absent = ("logged-out",) if self.queues[queue].empty == "logged-out" else ("logged-out", "paused")
+        return all(self.agents[n].state in absent for n, _ in self.queues[queue].members)
 
     def waiting(self, queue: str) -> List[str]:
         return [c.call for c in self.callers.values() if c.queue == queue and c.agent is None]
@@ -289,8 +309,23 @@ class ACD:
         tiers = 1 + int((at - c.joined) // q.widen_s) if q.widen_s > 0 else 1 << 30
         return [(n, lvl) for n, lvl in q.members if lvl <= tiers and self.agents[n].state == "available"]
 
-    def _dispatch(self, at: float) -> List[Command]:
+    def _withdraw(self, at: float) -> List[Command]:
         out: List[Command] = []
+        empty = {q.name: q.leave_empty and self.empty(q.name) for q in self.queues.values()}
+        for c in sorted(self.callers.values(), key=lambda c: (c.joined, c.call)):
+            if c.agent is not None or c.ringing:
+                continue
+            q = self.queues[c.queue]
+            reason = ("empty" if empty[q.name] else
+                      "timeout" if q.max_wait_s is not None and at - c.joined >= q.max_wait_s else None)
+            if reason:
+                del self.callers[c.call]
+                out.append(Withdraw(c.call, reason))
+        return out
+
+    def _dispatch(self, at: float) -> List[Command]:
+        # Who is out comes first: a caller past their time is not offered again.
+        out: List[Command] = self._withdraw(at)
         for c in self._order(at):
             if c.agent is not None:
                 continue

@@ -25,7 +25,10 @@ Rules:
   - Before any menu: a blocked caller hears the blocked prompt and is hung up on; out
     of business hours the office's after_hours action happens instead of the entry
     menu; a caller-ID rule's action replaces the entry menu.
-  - queue:NAME hands the caller to a queue (ToQueue): the menus are done with them.
+  - queue:NAME hands the caller to a queue (ToQueue): the menus are done with them,
+    unless the queue sends them on (full, waited too long, nobody to answer): resume()
+    then takes them on from the queue's action, as a new step of the same call.
+  - after-hours does what the office does out of hours (hours.after_hours).
   - Once ended (hung up on, handed over, or the caller gone) the flow takes no more
     events and returns no commands.
 """
@@ -182,6 +185,16 @@ class CallFlow:
         self.outcome = "after-hours" if self.after_hours else "abandoned"
         return [Note("end", self.outcome)]
 
+    def resume(self, action: Action, why: str) -> List[Command]:
+        """The caller has left a queue without an agent, and goes on to `action`; `why`
+        (full, timeout, empty, overflow...) is noted for the call log."""
+        if self.outcome not in ("queued", "operator"):
+            raise CallFlowError(f"the call flow cannot resume from a queue: it is "
+                                f"{'waiting for ' + self.waiting if self.waiting else self.outcome or 'in the menus'}")
+        self.outcome = None
+        self.waiting = None
+        return [Note("left-queue", f"{why}: {action}")] + self._do(action)
+
     # Steps.
 
     def _expect(self, what: str) -> None:
@@ -212,6 +225,9 @@ class CallFlow:
             self.language = action.arg
             self.history.clear()
             return [Note("language", action.arg)] + self._enter(self.office.entry, short=True)
+        if kind == "after-hours":
+            self.after_hours = True
+            return [Note("after-hours")] + self._do(self.office.hours.after_hours or Action("hangup"))
         if kind == "operator":
             return self._end("operator", ToOperator())
         if kind == "queue":

@@ -31,11 +31,20 @@ The file, by section (see board/demo-office.toml for a full example):
   [callerid]      blocklist, vip (numbers; a trailing * matches a prefix),
                   blocked_prompt, [[callerid.rule]] match = NUMBER, then = ACTION
   [queue.NAME]    strategy, ring_s, wrapup_s, widen_s, ageing_s, misses_to_pause,
-                  music (a music-on-hold piece; ringback tone if none)
+                  music (a music-on-hold piece; ringback tone if none);
+                  where callers go instead of waiting on (never to busy):
+                  max_callers + when_full, max_wait_s + when_timeout,
+                  join_empty / leave_empty + when_empty (empty: no member logged
+                  in, or with empty = "paused" none staffed either),
+                  service_level_s + overflow (a caller whose estimated wait is
+                  longer goes there);
+                  announcements: announce_first_s, announce_every_s,
+                  announce_position ("yes", "no", "limit"), position_limit,
+                  announce_wait, message (a prompt played every message_every_s)
   [[agent]]       name, phone (an fxs line), queues = {NAME = LEVEL, ...}, wrapup_s,
                   weight
 ACTION is one of: menu:NAME, back, top, repeat, operator, hangup, language:LANG,
-queue:NAME.
+queue:NAME, after-hours (what the office does when closed).
 """
 from __future__ import annotations
 
@@ -57,9 +66,13 @@ PLANS = ("itu", "ru", "ua", "us")
 CALLERID = ("none", "bell202", "v23", "dtmf")
 CALLERID_WHEN = ("after-first-ring", "before-first-ring")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-ACTIONS = ("menu", "back", "top", "repeat", "operator", "hangup", "language", "queue")
+ACTIONS = ("menu", "back", "top", "repeat", "operator", "hangup", "language", "queue", "after-hours")
 NAMED = ("menu", "language", "queue")
 KEYS = "0123456789*#"
+# A queue's rules that send a caller elsewhere: the limit's keys and the destinations'.
+QUEUE_RULES = ("max_callers", "when_full", "max_wait_s", "when_timeout", "service_level_s", "overflow",
+               "when_empty")
+EMPTY = ("logged-out", "paused")
 
 
 # -- what the file becomes ------------------------------------------------------------
@@ -193,6 +206,25 @@ class Queue:
     ageing_s: float = 60.0
     misses_to_pause: int = 2
     music: Optional[str] = None
+    # Where a caller goes instead of waiting on; None: they wait.
+    max_callers: Optional[int] = None
+    when_full: Optional[Action] = None
+    max_wait_s: Optional[float] = None
+    when_timeout: Optional[Action] = None
+    join_empty: bool = True
+    leave_empty: bool = False
+    empty: str = "logged-out"
+    when_empty: Optional[Action] = None
+    service_level_s: Optional[float] = None
+    overflow: Optional[Action] = None
+    # What waiting callers hear besides the music.
+    announce_first_s: float = 5.0
+    announce_every_s: float = 45.0
+    announce_position: str = "yes"
+    position_limit: int = 0
+    announce_wait: bool = True
+    message: Optional[str] = None
+    message_every_s: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -364,7 +396,7 @@ class _Validator:
         if kind not in ACTIONS:
             forms = [f"{a}:" if a in NAMED else a for a in ACTIONS]
             self.bad(path, f"unknown action '{v}'; one of: menu:NAME, back, top, repeat, operator, hangup, "
-                           f"language:LANG, queue:NAME{_hint(kind, list(ACTIONS) + forms)}")
+                           f"language:LANG, queue:NAME, after-hours{_hint(kind, list(ACTIONS) + forms)}")
             return None
         if kind in NAMED and not arg:
             self.bad(path, f"'{kind}' needs a name: '{kind}:NAME'")
@@ -439,7 +471,10 @@ class _Validator:
         for name, t in doc.items():
             p: Path = ("queue", name)
             t = self.table(t, p, ["strategy", "ring_s", "wrapup_s", "widen_s", "ageing_s", "misses_to_pause",
-                                  "music"])
+                                  "music", *QUEUE_RULES, "join_empty", "leave_empty", "empty",
+                                  "announce_first_s", "announce_every_s", "announce_position", "position_limit",
+                                  "announce_wait", "message", "message_every_s"])
+            rules = self.queue_rules(t, p)
             out[name] = Queue(
                 name=name,
                 strategy=self.choice(t, p, "strategy", STRATEGIES, "longest-idle"),
@@ -449,7 +484,42 @@ class _Validator:
                 ageing_s=self.number(t, p, "ageing_s", float, 60.0, 1.0, 3600.0),
                 misses_to_pause=self.number(t, p, "misses_to_pause", int, 2, 1, 20),
                 music=self.get(t, p, "music", str, None),
+                join_empty=self.get(t, p, "join_empty", bool, True),
+                leave_empty=self.get(t, p, "leave_empty", bool, False),
+                empty=self.choice(t, p, "empty", EMPTY, "logged-out"),
+                announce_first_s=self.number(t, p, "announce_first_s", float, 5.0, 0.0, 600.0),
+                announce_every_s=self.number(t, p, "announce_every_s", float, 45.0, 15.0, 3600.0),
+                announce_position=self.choice(t, p, "announce_position", ("yes", "no", "limit"), "yes"),
+                position_limit=self.number(t, p, "position_limit", int, 0, 0, 1000),
+                announce_wait=self.get(t, p, "announce_wait", bool, True),
+                message=self.get(t, p, "message", str, None),
+                message_every_s=self.number(t, p, "message_every_s", float, 60.0, 15.0, 3600.0),
+                **rules,
             )
+            q = out[name]
+            if q.announce_position == "limit" and q.position_limit < 1:
+                self.bad(p + ("position_limit",), "announce_position 'limit' needs a position_limit from 1")
+            if not (q.join_empty and not q.leave_empty) and q.when_empty is None:
+                self.bad(p, "missing key 'when_empty': where callers go when nobody can answer "
+                            "(join_empty = false or leave_empty = true)")
+        return out
+
+    def queue_rules(self, t: Dict[str, Any], p: Path) -> Dict[str, Any]:
+        """A queue's limits and where each sends a caller; a limit without its
+        destination is an error, since the box never answers a caller with busy."""
+        out: Dict[str, Any] = {}
+        limits = {"max_callers": (int, 1, 10000), "max_wait_s": (float, 10.0, 86400.0),
+                  "service_level_s": (float, 1.0, 3600.0)}
+        for limit, then in (("max_callers", "when_full"), ("max_wait_s", "when_timeout"),
+                            ("service_level_s", "overflow")):
+            kind, lo, hi = limits[limit]
+            out[limit] = self.number(t, p, limit, kind, None, lo, hi)
+            out[then] = self.action(t[then], p + (then,)) if then in t else None
+            if limit in t and then not in t:
+                self.bad(p + (limit,), f"needs '{then}': where a caller goes then (the box never gives busy)")
+            if then in t and limit not in t:
+                self.bad(p + (then,), f"needs '{limit}': when a caller goes there")
+        out["when_empty"] = self.action(t["when_empty"], p + ("when_empty",)) if "when_empty" in t else None
         return out
 
     def agents(self, doc: Any) -> Tuple[Agent, ...]:
@@ -726,6 +796,8 @@ class _Validator:
                 self.bad(path, "there is no operator (office.operator)")
             if a.kind == "queue" and a.arg not in office.queues:
                 self.bad(path, f"no queue '{a.arg}'{_hint(a.arg, list(office.queues))}")
+            if a.kind == "after-hours" and office.hours.after_hours is None:
+                self.bad(path, "the office has no after-hours path (hours.after_hours)")
 
         def check_prompt(name: Optional[str], path: Path) -> None:
             if name is not None and name not in prompts:
@@ -750,6 +822,18 @@ class _Validator:
             if m.operator_key and office.operator is None and isinstance(raw, dict) and "operator_key" in raw:
                 self.bad(p + ("operator_key",), "there is no operator (office.operator)")
         check_action(office.hours.after_hours, ("hours", "after_hours"))
+        if office.hours.after_hours is not None and office.hours.after_hours.kind == "after-hours":
+            self.bad(("hours", "after_hours"), "'after-hours' cannot be the after-hours action itself")
+        for q in office.queues.values():
+            for key in ("when_full", "when_timeout", "when_empty", "overflow"):
+                a = getattr(q, key)
+                check_action(a, ("queue", q.name, key))
+                if a is not None and a.kind in ("back", "top", "repeat", "language"):
+                    self.bad(("queue", q.name, key), f"'{a}' means nothing once a caller has left the menus: "
+                                                     "use menu:NAME, queue:NAME, operator, after-hours or hangup")
+                if a is not None and a.kind == "queue" and a.arg == q.name:
+                    self.bad(("queue", q.name, key), f"sends callers back to the queue they leave")
+            check_prompt(q.message, ("queue", q.name, "message"))
         if office.operator is not None:
             # The operator is the box's own queue and agent of that name (supervisor.py).
             if "operator" in office.queues:
@@ -782,7 +866,7 @@ class _Validator:
         leads to that menu; top and language:LANG (which starts the menus again in that
         language) to the entry menu; back to a menu that leads here."""
         menus = office.menus
-        exits = {"hangup", "operator", "queue"}
+        exits = {"hangup", "operator", "queue", "after-hours"}
 
         def edges(m: Menu) -> List[Action]:
             if not m.keys and not m.collect:

@@ -8,14 +8,15 @@ from collections import Counter
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from appliance.acd import ACD, ACDError, AgentSpec, Connect, Paused, QueueSpec, Ring, StopRing
+from appliance.acd import ACD, ACDError, AgentSpec, Connect, Paused, QueueSpec, Ring, StopRing, Withdraw
 
 AGENTS = [AgentSpec("ann"), AgentSpec("bob"), AgentSpec("cat", wrapup_s=0.0), AgentSpec("dan", weight=3.0)]
 
 
-def acd(strategy="longest-idle", levels=(1, 1, 1, 1), **q):
+def acd(strategy="longest-idle", levels=(1, 1, 1, 1), support=None, **q):
     members = tuple((a.name, lvl) for a, lvl in zip(AGENTS, levels))
-    return ACD([QueueSpec("sales", strategy, members, **q), QueueSpec("support", "linear", members[:2])],
+    return ACD([QueueSpec("sales", strategy, members, **q), QueueSpec("support", "linear", members[:2],
+                                                                      **(support or {}))],
                AGENTS, seed=3)
 
 
@@ -195,6 +196,50 @@ def test_mistakes_change_nothing():
     a.check()
 
 
+def test_max_wait_withdraws_the_caller_but_not_while_an_agent_rings():
+    a = acd(max_wait_s=60, ring_s=15)
+    a.join("c1", "sales", 0)
+    a.join("c2", "sales", 10)
+    assert a.tick(59.9) == []
+    assert a.tick(60) == [Withdraw("c1", "timeout")]
+    assert "c1" not in a.callers and a.position("c2", 60) == 1
+    # c2's agent starts ringing just before c2's time is up: the ring runs its course.
+    assert rings(a.login("ann", 65)) == ["ann"]
+    assert a.tick(75) == []
+    out = a.tick(80)                # no answer: the ring stops, and c2's time is long up
+    assert StopRing("ann", "c2") in out and Withdraw("c2", "timeout") in out
+    assert not a.callers and a.agents["ann"].state == "available"
+    a.check()
+
+
+def test_leave_empty_withdraws_everyone_waiting_when_the_last_agent_goes():
+    a = acd(support=dict(leave_empty=True))
+    a.login("ann", 0)
+    a.login("bob", 0)
+    a.join("c1", "support", 1)          # rings ann
+    a.answered("ann", 2)
+    a.join("c2", "support", 3)          # rings bob
+    a.logout("bob", 4)
+    a.join("c3", "support", 5)
+    assert a.empty("support") is False  # ann is on a call: logged in
+    assert a.tick(6) == []
+    a.ended("c1", 100)
+    assert a.logout("ann", 101) == [Withdraw("c2", "empty"), Withdraw("c3", "empty")]
+    assert a.empty("support") and not a.callers
+    a.check()
+
+
+def test_empty_can_count_paused_members_as_absent():
+    a = ACD([QueueSpec("q", members=(("ann", 1),), empty="paused", leave_empty=True)], [AgentSpec("ann")])
+    a.login("ann", 0)
+    a.pause("ann", "lunch", 1)
+    assert a.empty("q")
+    b = ACD([QueueSpec("q", members=(("ann", 1),))], [AgentSpec("ann")])
+    b.login("ann", 0)
+    b.pause("ann", "lunch", 1)
+    assert not b.empty("q")
+
+
 # -- random interleavings -------------------------------------------------------------
 
 OPS = st.lists(st.tuples(st.sampled_from(["join", "leave", "answer", "end", "login", "logout", "pause",
@@ -206,37 +251,40 @@ OPS = st.lists(st.tuples(st.sampled_from(["join", "leave", "answer", "end", "log
 @settings(max_examples=300, deadline=None)
 @given(ops=OPS, strategy=st.sampled_from(["ringall", "longest-idle", "round-robin", "linear", "random"]))
 def test_random_interleavings_keep_every_invariant(ops, strategy):
-    a = acd(strategy, levels=(1, 1, 2, 2), ring_s=10, wrapup_s=5, widen_s=20)
+    a = acd(strategy, levels=(1, 1, 2, 2), ring_s=10, wrapup_s=5, widen_s=20, max_wait_s=90,
+            support=dict(leave_empty=True, empty="paused"))
     names = [x.name for x in AGENTS]
     now, joined, gone = 0.0, set(), set()
     for op, i, j, dt in ops:
         now += dt
         call, agent = f"c{i}", names[j]
-        ok = True
+        ok, out = True, []
         try:
             if op == "join":
-                a.join(call, "sales" if i % 2 else "support", now, priority=i % 3)
+                out = a.join(call, "sales" if i % 2 else "support", now, priority=i % 3)
                 joined.add(call)
             elif op == "leave":
-                a.leave(call, now)
+                out = a.leave(call, now)
                 gone.add(call)
             elif op == "answer":
-                a.answered(agent, now)
+                out = a.answered(agent, now)
             elif op == "end":
-                a.ended(call, now)
+                out = a.ended(call, now)
                 gone.add(call)
             elif op == "login":
-                a.login(agent, now)
+                out = a.login(agent, now)
             elif op == "logout":
-                a.logout(agent, now)
+                out = a.logout(agent, now)
             elif op == "pause":
-                a.pause(agent, "break", now)
+                out = a.pause(agent, "break", now)
             elif op == "unpause":
-                a.unpause(agent, now)
+                out = a.unpause(agent, now)
             else:
-                a.tick(now)
+                out = a.tick(now)
         except ACDError:
             ok = False
+        # A caller withdrawn (waited too long, queue empty) is out, and said so.
+        gone |= {c.call for c in out if isinstance(c, Withdraw)}
         a.check()
         # No caller is lost: everyone who joined is queued, ringing, connected, or left.
         assert {c for c in joined if c not in gone} == set(a.callers) - gone
