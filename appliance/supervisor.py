@@ -16,6 +16,14 @@ Rules:
     agent picking up is answered(), either side hanging up ends it, and a caller who
     hangs up while waiting leaves the queue (abandoned). All agents are logged in when
     the box starts.
+  - A queue's rules are asked before a caller joins it: nobody to answer (join_empty
+    false), full (max_callers waiting), or an estimated wait beyond its service level
+    (overflow) send the caller on to the rule's action instead, the call flow going on
+    from there; the ACD withdraws a caller who waited max_wait_s, or whose queue emptied
+    (leave_empty), the same way. A chain of such rules that comes back to a queue the
+    caller was already sent away from lets them wait there: never busy, never a loop.
+  - While waiting, each queue's announcement settings say when the caller hears their
+    position, the estimated wait and the queue's periodic message.
   - The operator is a queue of one (OPERATOR) with the operator's phone as its agent:
     ToOperator waits in it like any queue, to ringback, so a caller for a busy
     operator waits instead of being hung up on; answered there, the outcome is
@@ -39,7 +47,7 @@ from appliance.prompts import PromptLoadError
 from appliance.waits import WaitHistory
 from appliance.callflow import Announce, Ask, CallFlow, HangUp, Note, ToOperator, ToQueue
 from appliance.binding import EngineError
-from appliance.config import Line, Office
+from appliance.config import Action, Line, Office, Queue
 from appliance.engine import CallerID, Engine, Event, Play
 
 RINGBACK = Play.of_tone("ringback")
@@ -103,6 +111,7 @@ class Call:
     talk_from: float = 0.0
     announce: Optional[object] = None     # its announcement schedule while it waits
     announcing: bool = False              # an announcement plays instead of the music
+    sent_from: Tuple[str, ...] = ()       # queues whose rules sent the caller on
     heard: List[str] = field(default_factory=list)  # prompts played, for a console
 
     @property
@@ -117,8 +126,7 @@ class Supervisor:
     def __init__(self, office: Office, engine: Engine, ports: Dict[str, int], bank, log,
                  wall_offset: float, open_at: Optional[Callable[[dt.datetime], bool]] = None,
                  on_play: Optional[Callable[[Call, List[str]], None]] = None,
-                 on_end: Optional[Callable[[Call, str], None]] = None, library=None,
-                 announce: AnnouncePolicy = AnnouncePolicy()):
+                 on_end: Optional[Callable[[Call, str], None]] = None, library=None):
         self.office = office
         self.engine = engine
         self.ports = ports
@@ -138,7 +146,8 @@ class Supervisor:
         self.agent_at = {p: n for n, p in self.phone_of.items()}
         self.call_of: Dict[str, Call] = {}        # by ACD key
         self.library = library
-        self.announcer = Announcer(announce)
+        self.announcers = {q.name: Announcer(announce_policy(q)) for q in office.queues.values()}
+        self.announcers[OPERATOR] = Announcer(AnnouncePolicy())
         self.waits: Dict[str, WaitHistory] = {q: WaitHistory() for q in self.acd.queues} if self.acd else {}
         if self.acd is not None:
             for name in self.phone_of:
@@ -209,6 +218,10 @@ class Supervisor:
                 self.waits[call.queue].answered(call.talk_from - call.queued_at)
                 self.log.event(call.log_id, self.now(ev), "connected", c.agent)
                 self._try(call, ev, lambda: (e.stop(call.port), e.bridge(call.port, self.phone_of[c.agent])))
+            elif isinstance(c, acd_.Withdraw) and call is not None:
+                q = self.office.queues[call.queue]
+                self._send_on(call, "timeout" if c.reason == "timeout" else "empty",
+                              q.when_timeout if c.reason == "timeout" else q.when_empty, ev)
             # Paused (after missed rings) needs nothing done: the ACD keeps the agent's state.
 
     def carry_out(self, commands) -> None:
@@ -260,23 +273,63 @@ class Supervisor:
                 self.log.event(call.log_id, self.now(), "error", str(e))
                 continue
             ids = self.library.register(self.engine, prompts)
+            names = [p.name for p in prompts]
+            if a.periodic:
+                ids += call.bank.ids(a.periodic, lang)
+                names.append(a.periodic)
             self.log.event(call.log_id, self.now(), "announce",
-                           f"{a.kind} position={a.position} wait={a.wait}")
+                           f"{a.kind} position={a.position} wait={a.wait}" + (f" message={a.periodic}"
+                                                                              if a.periodic else ""))
+            call.heard.extend(names)
             if self.on_play:
-                self.on_play(call, [p.name for p in prompts])
+                self.on_play(call, names)
             call.announcing = self._try(call, None, lambda: self.engine.play(
                 call.port, [Play.of_prompt(i) for i in ids]))
 
     def _queue(self, call: Call, name: str, ev: Event) -> None:
+        q = self.office.queues.get(name)            # None: the operator's
+        if q is not None and name not in call.sent_from:
+            rule = self._rule(call, q)
+            if rule is not None:
+                call.sent_from += (name,)
+                self._send_on(call, rule[0], rule[1], ev, joined=False)
+                return
         call.queue = name
         call.queued_at = self.clock(ev)
-        call.announce = self.announcer.join(call.queued_at)
+        call.announce = self.announcers[name].join(call.queued_at)
         self.call_of[call.key] = call
         self.log.event(call.log_id, self.now(ev), "queued", name)
         if not self._hold(call, ev):
             return
         vip = self.office.callerid.is_vip(call.caller)
         self._acd(self.acd.join(call.key, name, self.clock(ev), priority=1 if vip else 0), ev)
+
+    def _rule(self, call: Call, q: Queue) -> Optional[Tuple[str, Action]]:
+        """The rule that sends a caller about to join q elsewhere, as (why, where), or None."""
+        if not q.join_empty and self.acd.empty(q.name):
+            return "empty", q.when_empty
+        waiting = len(self.acd.waiting(q.name))
+        if q.max_callers is not None and waiting >= q.max_callers:
+            return "full", q.when_full
+        if q.service_level_s is not None:
+            staffed, busy = self.acd.staffing(q.name)
+            estimate = self.waits[q.name].estimate(waiting, busy, staffed)
+            if estimate is not None and estimate > q.service_level_s:
+                return "overflow", q.overflow
+        return None
+
+    def _send_on(self, call: Call, why: str, action: Action, ev: Optional[Event], joined: bool = True) -> None:
+        """The caller leaves (or does not join) their queue without an agent and goes on
+        to the queue rule's action."""
+        at = self.now(ev)
+        self.log.event(call.log_id, at, why, f"{call.sent_from[-1] if not joined else call.queue} -> {action}")
+        if joined:
+            self.call_of.pop(call.key, None)
+            call.sent_from += (call.queue,)
+            call.queue, call.announce, call.announcing = None, None, False
+            if not self._try(call, ev, lambda: self.engine.stop(call.port)):
+                return
+        self._carry_out(call, call.flow.resume(action, why), ev)
 
     def _line_event(self, line: Line, ev: Event) -> None:
         port = ev.channel
@@ -418,6 +471,15 @@ class Supervisor:
             self.on_end(call, outcome)
 
 
+def announce_policy(q: Queue) -> AnnouncePolicy:
+    """What a queue's callers hear while they wait, from its configuration."""
+    return AnnouncePolicy(first_after_s=q.announce_first_s, every_s=q.announce_every_s,
+                          min_interval_s=min(AnnouncePolicy.min_interval_s, q.announce_every_s),
+                          announce_position=q.announce_position, position_limit=q.position_limit,
+                          announce_wait=q.announce_wait, periodic_prompt=q.message,
+                          periodic_every_s=q.message_every_s)
+
+
 def _make_acd(office: Office) -> Optional[acd_.ACD]:
     """The office's queues and agents, and the operator's, for the ACD; None when it has
     neither queues nor an operator."""
@@ -426,7 +488,8 @@ def _make_acd(office: Office) -> Optional[acd_.ACD]:
     queues = [acd_.QueueSpec(q.name, q.strategy,
                              tuple((a.name, a.queues[q.name]) for a in office.agents if q.name in a.queues),
                              ring_s=q.ring_s, wrapup_s=q.wrapup_s, widen_s=q.widen_s, ageing_s=q.ageing_s,
-                             misses_to_pause=q.misses_to_pause)
+                             misses_to_pause=q.misses_to_pause, max_wait_s=q.max_wait_s,
+                             leave_empty=q.leave_empty, empty=q.empty)
               for q in office.queues.values()]
     agents = [acd_.AgentSpec(a.name, a.wrapup_s, a.weight) for a in office.agents]
     if office.operator:

@@ -211,3 +211,36 @@ def test_an_event_the_flow_does_not_wait_for(office):
     f.start()
     with pytest.raises(CallFlowError, match="not waiting for announce"):
         f.played()
+
+
+def test_a_queue_sends_the_caller_on_and_the_flow_resumes(office):
+    f = CallFlow(office)
+    f.start()
+    f.entered("1", "max")
+    cmds = f.entered("1", "max")
+    assert cmds[-1] == ToQueue("sales") and f.ended
+    cmds = f.resume(config.Action("queue", "support"), "full")
+    assert notes(cmds) == [("left-queue", "full: queue:support"), ("end", "queued")]
+    assert cmds[-1] == ToQueue("support")
+    cmds = f.resume(config.Action("menu", "closed"), "timeout")
+    assert cmds[-1] == Announce(("closed",), "en") and not f.ended
+    assert f.played()[-1] == HangUp() and f.outcome == "completed"
+    with pytest.raises(CallFlowError, match="cannot resume"):
+        f.resume(config.Action("hangup"), "timeout")
+
+
+def test_the_after_hours_action_from_a_queue(office):
+    f = CallFlow(office)
+    f.start()
+    f.entered("1", "max")
+    f.entered("1", "max")
+    cmds = f.resume(config.Action("after-hours"), "empty")
+    assert notes(cmds) == [("left-queue", "empty: after-hours"), ("after-hours", ""), ("menu", "closed")]
+    assert f.played()[-1] == HangUp() and f.outcome == "after-hours"
+
+
+def test_resume_is_only_for_a_caller_in_a_queue(office):
+    f = CallFlow(office)
+    f.start()
+    with pytest.raises(CallFlowError, match="cannot resume from a queue: it is waiting for ask"):
+        f.resume(config.Action("hangup"), "full")
