@@ -41,8 +41,15 @@ The file, by section (see board/demo-office.toml for a full example):
                   announcements: announce_first_s, announce_every_s,
                   announce_position ("yes", "no", "limit"), position_limit,
                   announce_wait, message (a prompt played every message_every_s)
-  [[agent]]       name, phone (an fxs line), queues = {NAME = LEVEL, ...}, wrapup_s,
-                  weight
+  [[agent]]       name, queues = {NAME = LEVEL, ...}, wrapup_s, weight, and one of:
+                  phone (an fxs line; with pin, the digits for the feature codes),
+                  number (an outside number the box dials on a free line), or
+                  extension (of the office's PBX behind the lines, reached by a
+                  hook-flash transfer; busy_s: how long the agent then counts as busy
+                  when the queue has no handle times to go by)
+  [features]      the codes agents key at their own phones: login (then the PIN and
+                  #), logout, pause (then a reason's key), unpause, status; pause_reasons
+                  = {"1" = "lunch", ...}; accept_key (an outside agent takes a call)
 ACTION is one of: menu:NAME, back, top, repeat, operator, hangup, language:LANG,
 queue:NAME, after-hours (what the office does when closed).
 """
@@ -234,6 +241,32 @@ class Agent:
     queues: Mapping[str, int]
     wrapup_s: Optional[float] = None
     weight: float = 1.0
+    # Instead of a phone: an outside number, or an extension of the PBX behind the lines.
+    number: str = ""
+    extension: str = ""
+    pin: str = ""               # for the feature codes at their phone; "" for none
+    busy_s: float = 180.0       # after a transfer, with no handle times to go by
+
+
+# The feature codes' defaults: the *7x block many PBXs give to queue agents.
+FEATURE_CODES = ("login", "logout", "pause", "unpause", "status")
+FEATURE_DEFAULTS = {"login": "*71", "logout": "*72", "pause": "*73", "unpause": "*74", "status": "*70"}
+
+
+@dataclass(frozen=True)
+class Features:
+    """What agents key at their phones; a code of "" is turned off."""
+    login: str = "*71"
+    logout: str = "*72"
+    pause: str = "*73"
+    unpause: str = "*74"
+    status: str = "*70"
+    pause_reasons: Mapping[str, str] = field(default_factory=lambda: {"1": "break", "2": "lunch", "3": "training"})
+    accept_key: str = "1"
+
+    def codes(self) -> Dict[str, str]:
+        """The codes in use, by what they do."""
+        return {k: getattr(self, k) for k in FEATURE_CODES if getattr(self, k)}
 
 
 @dataclass(frozen=True)
@@ -250,6 +283,7 @@ class Office:
     path: str = ""
     queues: Mapping[str, Queue] = field(default_factory=dict)
     agents: Tuple[Agent, ...] = ()
+    features: Features = field(default_factory=Features)
 
     @property
     def language(self) -> str:
@@ -425,7 +459,8 @@ class _Validator:
     # Sections.
 
     def office(self, doc: Dict[str, Any]) -> Office:
-        top = self.table(doc, (), ["office", "line", "prompts", "menu", "hours", "callerid", "queue", "agent"],
+        top = self.table(doc, (), ["office", "line", "prompts", "menu", "hours", "callerid", "queue", "agent",
+                                   "features"],
                          ["office", "line", "menu"])
         o = self.table(top.get("office", {}), ("office",), ["name", "timezone", "languages", "entry", "operator"],
                        ["name", "entry"])
@@ -457,9 +492,10 @@ class _Validator:
         entry = self.get(o, ("office",), "entry", str, "")
         queues = self.queues(top.get("queue", {}))
         agents = self.agents(top.get("agent", []))
+        features = self.features(top.get("features", {}))
         office = Office(name=name, languages=tuple(languages), entry=entry, lines=lines, prompts=prompts,
                         menus=menus, hours=hours, callerid=cid, operator=operator, path=self.file,
-                        queues=queues, agents=agents)
+                        queues=queues, agents=agents, features=features)
         self.references(office, top)
         return office
 
@@ -529,17 +565,108 @@ class _Validator:
         out = []
         for i, t in enumerate(doc):
             p: Path = ("agent", i)
-            t = self.table(t, p, ["name", "phone", "queues", "wrapup_s", "weight"], ["name", "phone", "queues"])
+            t = self.table(t, p, ["name", "phone", "number", "extension", "pin", "busy_s", "queues", "wrapup_s",
+                                  "weight"], ["name", "queues"])
             qs = {}
             for q, lvl in self.get(t, p, "queues", dict, {}).items():
                 if isinstance(lvl, bool) or not isinstance(lvl, int) or not 1 <= lvl <= 9:
                     self.bad(p + ("queues", q), f"a level is a whole number from 1 (first) to 9, not {lvl!r}")
                 else:
                     qs[q] = lvl
-            out.append(Agent(name=self.get(t, p, "name", str, f"agent{i + 1}"), phone=self.get(t, p, "phone", str, ""),
+            reach = self.agent_reach(t, p)
+            out.append(Agent(name=self.get(t, p, "name", str, f"agent{i + 1}"), phone=reach.get("phone", ""),
                              queues=qs, wrapup_s=self.number(t, p, "wrapup_s", float, None, 0.0, 600.0),
-                             weight=self.number(t, p, "weight", float, 1.0, 0.01, 100.0)))
+                             weight=self.number(t, p, "weight", float, 1.0, 0.01, 100.0),
+                             number=reach.get("number", ""), extension=reach.get("extension", ""),
+                             pin=reach.get("pin", ""), busy_s=self.number(t, p, "busy_s", float, 180.0, 10.0, 7200.0)))
         return tuple(out)
+
+    def agent_reach(self, t: Dict[str, Any], p: Path) -> Dict[str, str]:
+        """How the box reaches an agent: exactly one of phone, number and extension; a
+        pin only with a phone (the codes are keyed there), busy_s only with an extension."""
+        out: Dict[str, str] = {}
+        ways = [k for k in ("phone", "number", "extension") if k in t]
+        if len(ways) != 1:
+            self.bad(p + ((ways[1],) if len(ways) > 1 else ()),
+                     "give exactly one of phone (an fxs line), number (an outside number) and extension "
+                     f"(of the PBX behind the lines){'; this agent has ' + ' and '.join(ways) if ways else ''}")
+        for k in ways[:1]:
+            v = self.get(t, p, k, str, "")
+            if k == "phone":
+                out[k] = v
+            elif k == "number" and not re.fullmatch(r"[0-9*#]{1,31}", v):
+                self.bad(p + (k,), f"{v!r} is not a number the box can dial (1 to 31 of 0-9, *, #)")
+            elif k == "extension" and not re.fullmatch(r"[0-9*#]{1,8}", v):
+                self.bad(p + (k,), f"{v!r} is not an extension (1 to 8 of 0-9, *, #)")
+            else:
+                out[k] = v
+        if "pin" in t:
+            v = t["pin"]
+            if not isinstance(v, str):
+                self.bad(p + ("pin",), f"must be a string of digits in quotes (\"0042\": a number loses its "
+                                       f"leading zeros), not {_type_name(v)}")
+            elif not re.fullmatch(r"[0-9]{1,12}", v):
+                self.bad(p + ("pin",), f"{v!r} is not a PIN: 1 to 12 digits, no * or #")
+            elif "phone" not in t:
+                self.bad(p + ("pin",), "a PIN is for the feature codes keyed at the agent's own phone: "
+                                       "this agent has no phone")
+            else:
+                out["pin"] = v
+        if "busy_s" in t and "extension" not in t:
+            self.bad(p + ("busy_s",), "busy_s is for an agent reached by transfer to an extension")
+        return out
+
+    def features(self, doc: Any) -> Features:
+        """The feature codes: keys of a phone's keypad, # left out (it ends a PIN);
+        no two the same and none the start of another, or the box could not tell
+        which was meant; the pause reasons' keys likewise among themselves."""
+        p: Path = ("features",)
+        t = self.table(doc, p, list(FEATURE_CODES) + ["pause_reasons", "accept_key"])
+        codes: Dict[str, str] = {}
+        for k in FEATURE_CODES:
+            v = self.get(t, p, k, str, FEATURE_DEFAULTS[k])
+            if v and not re.fullmatch(r"[0-9*]{1,8}", v):
+                self.bad(p + (k,), f"{v!r} is not a feature code: 1 to 8 of 0-9 and * (# ends a PIN; "
+                                   "\"\" turns the code off)")
+                v = ""
+            codes[k] = v
+        used = [k for k in FEATURE_CODES if codes[k]]
+        told = set()        # one problem a code is enough: '*7' clashes with the whole *7x block
+        for i, a in enumerate(used):
+            for b in used[i + 1:]:
+                if not (codes[a].startswith(codes[b]) or codes[b].startswith(codes[a])):
+                    continue
+                at = b if b in t else a         # the file's own key: the defaults never clash
+                other = a if at == b else b
+                if at in told:
+                    continue
+                told.add(at)
+                mine, theirs = codes[at], codes[other]
+                if mine == theirs:
+                    self.bad(p + (at,), f"'{mine}' is already the {other} code")
+                elif mine.startswith(theirs):
+                    self.bad(p + (at,), f"'{mine}' starts with the {other} code '{theirs}': the box would "
+                                        f"take it for that")
+                else:
+                    self.bad(p + (at,), f"'{mine}' is the start of the {other} code '{theirs}': the box "
+                                        "could not tell them apart")
+        reasons: Dict[str, str] = {}
+        raw = self.get(t, p, "pause_reasons", dict, None)
+        for key, why in (raw or {}).items():
+            rp = p + ("pause_reasons", key)
+            if not re.fullmatch(r"[0-9]{1,2}", key):
+                self.bad(rp, f"'{key}' is not a reason's key: 1 or 2 digits")
+            elif not isinstance(why, str) or not why.strip():
+                self.bad(rp, f"a reason is a word or two such as \"lunch\", not {why!r}")
+            elif any(key != k and (key.startswith(k) or k.startswith(key)) for k in reasons):
+                clash = next(k for k in reasons if key.startswith(k) or k.startswith(key))
+                self.bad(rp, f"'{key}' and '{clash}': one starts the other, so the box could not tell them apart")
+            else:
+                reasons[key] = why.strip()
+        accept = self.key(t, p, "accept_key", "1") or "1"
+        d = Features()
+        return Features(pause_reasons=reasons if raw is not None else d.pause_reasons, accept_key=accept,
+                        **{k: codes[k] for k in FEATURE_CODES})
 
     def lines(self, doc: Any) -> Tuple[Line, ...]:
         if not isinstance(doc, list):
@@ -842,6 +969,7 @@ class _Validator:
                 if ag.name == "operator":
                     self.bad(("agent", i, "name"), "'operator' is the name of the operator's own agent: choose another")
         phones = {ln.name for ln in office.lines if ln.kind == "fxs"}
+        phones_of: Dict[str, str] = {}
         seen: Dict[str, int] = {}
         for i, ag in enumerate(office.agents):
             if ag.name in seen:
@@ -852,6 +980,10 @@ class _Validator:
                                                f"{_hint(ag.phone, sorted(phones))}")
             if ag.phone and ag.phone == office.operator:
                 self.bad(("agent", i, "phone"), f"'{ag.phone}' is the operator's phone")
+            if ag.phone and ag.phone in phones_of:
+                self.bad(("agent", i, "phone"), f"'{ag.phone}' is already {phones_of[ag.phone]}'s phone")
+            if ag.phone:
+                phones_of.setdefault(ag.phone, ag.name)
             for q in ag.queues:
                 if q not in office.queues:
                     self.bad(("agent", i, "queues", q), f"no queue '{q}'{_hint(q, list(office.queues))}")

@@ -185,3 +185,43 @@ def test_caller_id_rules(tmp_path):
     assert not cid.blocked("")
     assert cid.is_vip("+380441234567") and not cid.is_vip("+380501234567")
     assert cid.route("+74951234567") == config.Action("language", "ru") and cid.route("+380") is None
+
+
+def test_agents_reached_three_ways_and_the_feature_codes(tmp_path):
+    """An agent at a phone with a PIN, one at an outside number, one at an extension of
+    the PBX behind the lines; the codes and reasons as the file gives them, the rest as
+    the defaults."""
+    text = (CONFIGS / "agent-no-phone.toml").read_text(encoding="utf-8").split("[[agent]]")[0] + '''
+[features]
+pause = "*75"
+pause_reasons = { "1" = "lunch", "2" = "training" }
+
+[[agent]]
+name = "olena"
+phone = "desk1"
+pin = "0042"
+queues = { sales = 1 }
+
+[[agent]]
+name = "ivan"
+number = "0501234567"
+queues = { sales = 2 }
+
+[[agent]]
+name = "petro"
+extension = "204"
+busy_s = 300
+queues = { sales = 2 }
+'''
+    path = tmp_path / "office.toml"
+    path.write_text(text, encoding="utf-8")
+    office = config.load(str(path))
+    olena, ivan, petro = office.agents
+    assert (olena.phone, olena.pin, olena.number, olena.extension) == ("desk1", "0042", "", "")
+    assert (ivan.phone, ivan.number, ivan.pin) == ("", "0501234567", "")
+    assert (petro.extension, petro.busy_s) == ("204", 300.0)
+    f = office.features
+    assert f.codes() == {"login": "*71", "logout": "*72", "pause": "*75", "unpause": "*74", "status": "*70"}
+    assert dict(f.pause_reasons) == {"1": "lunch", "2": "training"} and f.accept_key == "1"
+    # Without a [features] table the *7x block and three reasons are there all the same.
+    assert config.load(str(CONFIGS / "good.toml")).features == config.Features()
