@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Optional, Tuple
 
 OUTCOMES = ("completed", "answered", "invalid", "no-input", "abandoned", "after-hours", "blocked", "operator",
-            "interrupted", "error")
+            "interrupted", "error", "transferred")
 PRESENTATIONS = ("", "private", "unavailable")     # "" when the number was presented
 DTMF = "0123456789*#ABCD"
 APPLICATION_ID = 0x43414C4C                        # "CALL" in the file's header
@@ -84,6 +84,19 @@ MIGRATIONS: List[str] = [
         PRIMARY KEY (call, seq)
     ) WITHOUT ROWID;
     """,
+    # What agents do outside calls: log in and out, pause and why, wrong PINs; by
+    # feature code at their phone, from the console, or the ACD itself (missed rings).
+    """
+    CREATE TABLE agent_events (
+        id     INTEGER PRIMARY KEY,
+        at     REAL    NOT NULL,
+        agent  TEXT    NOT NULL,
+        kind   TEXT    NOT NULL,
+        detail TEXT    NOT NULL DEFAULT '',
+        source TEXT    NOT NULL DEFAULT ''     -- a phone's line name, 'console' or 'acd'
+    );
+    CREATE INDEX agent_events_by_agent ON agent_events (agent, at);
+    """,
 ]
 
 _COLUMNS = ("id, line, channel, caller, caller_name, presentation, started, answered, ended, "
@@ -119,6 +132,15 @@ class CallEvent:
     at: float
     kind: str
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class AgentEvent:
+    at: float
+    agent: str
+    kind: str
+    detail: str = ""
+    source: str = ""
 
 
 @dataclass
@@ -365,6 +387,31 @@ class CallLog:
         at = self._when(call, c, at, "end")
         self._flush(call, c, at, outcome)
         del self._calls[call]
+
+    # --- agents ---
+
+    def agent_event(self, agent: str, at: float, kind: str, detail: str = "", source: str = "") -> None:
+        """Something an agent did, or had done to them, outside a call; committed now
+        (a few a day per agent: one fsync each is nothing)."""
+        _text(agent, "agent", empty=False)
+        _text(kind, "agent event kind", empty=False)
+        _text(detail, "detail")
+        _text(source, "source")
+        at = _time(at, "agent event time")
+        with self._write(f"noting agent {agent}'s {kind}") as conn:
+            conn.execute("INSERT INTO agent_events (at, agent, kind, detail, source) VALUES (?, ?, ?, ?, ?)",
+                         (at, agent, kind, detail, source))
+
+    def agent_events(self, agent: Optional[str] = None, limit: Optional[int] = None) -> List[AgentEvent]:
+        """Agents' events in the order they happened: the latest `limit` of them, of one
+        agent or of all."""
+        if limit is not None and _int(limit, "limit") < 1:
+            raise CallLogError(f"limit must be at least 1, not {limit}")
+        where, args = ("WHERE agent = ?", [_text(agent, "agent")]) if agent is not None else ("", [])
+        rows = self._read("listing agents' events",
+                          f"SELECT at, agent, kind, detail, source FROM agent_events {where} "
+                          "ORDER BY id DESC LIMIT ?", args + [-1 if limit is None else limit])
+        return [AgentEvent(*r) for r in reversed(rows)]
 
     # --- reading ---
 

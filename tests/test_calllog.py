@@ -465,3 +465,47 @@ def test_a_closed_log_says_so(tmp_path):
     log.close()
     with pytest.raises(CallLogError, match="the call log is closed"):
         log.start("line 1", 1, T0)
+
+
+# --- agents ---
+
+def test_agent_events_are_kept_in_order_and_outlive_the_process(tmp_path):
+    path = tmp_path / "calls.db"
+    with CallLog.open(path) as log:
+        log.agent_event("olena", T0, "login", source="desk1")
+        log.agent_event("ivan", T0 + 1, "wrong-pin", "try 1 of 3", source="desk2")
+        log.agent_event("olena", T0 + 2, "pause", "lunch", source="desk1")
+        log.agent_event("olena", T0 + 3, "pause", "no answer", source="acd")
+    with CallLog.open(path) as log:
+        olena = log.agent_events("olena")
+        assert [(e.kind, e.detail, e.source) for e in olena] == [("login", "", "desk1"), ("pause", "lunch", "desk1"),
+                                                                  ("pause", "no answer", "acd")]
+        assert [e.agent for e in log.agent_events()] == ["olena", "ivan", "olena", "olena"]
+        assert [e.at for e in log.agent_events(limit=2)] == [T0 + 2, T0 + 3]
+        assert log.agent_events("nobody") == []
+        for bad in (dict(agent=""), dict(kind=""), dict(at="noon")):
+            args = {**dict(agent="olena", at=T0, kind="login"), **bad}
+            with pytest.raises(CallLogError):
+                log.agent_event(**args)
+        assert len(log.agent_events()) == 4
+
+
+def test_a_first_schema_log_gains_the_agent_events(tmp_path, monkeypatch):
+    path = tmp_path / "calls.db"
+    monkeypatch.setattr(calllog, "MIGRATIONS", calllog.MIGRATIONS[:1])
+    with CallLog.open(path) as log:
+        call = full_call(log, T0)
+    monkeypatch.undo()
+    with CallLog.open(path) as log:
+        assert log.call(call).outcome == "operator"
+        log.agent_event("olena", T0 + 100, "logout", source="console")
+        assert [e.kind for e in log.agent_events()] == ["logout"]
+
+
+def test_a_transferred_call_is_an_outcome(tmp_path):
+    with CallLog.open(tmp_path / "calls.db") as log:
+        call = log.start("line1", 1, T0)
+        log.answered(call, T0 + 1)
+        log.event(call, T0 + 30, "transferred", "204")
+        log.end(call, T0 + 32, "transferred")
+        assert log.call(call).outcome == "transferred"
