@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, TextIO
 
 from appliance import config, console
-from appliance.acd import ACDError
 from appliance.calllog import CallLog, CallLogError
 from appliance.engine import FRAME_MS, Event, Line as LineModel
 from appliance.prompts import PromptLibrary, PromptLoadError
@@ -171,16 +170,11 @@ class Box:
             names = ", ".join(sup.acd.agents) if sup.acd else "none"
             print(f"  no agent '{cmd.name}'; the agents are: {names}", file=self.out, flush=True)
             return
-        at = sup.clock()
-        try:
-            if cmd.what == "pause":
-                commands = sup.acd.pause(cmd.name, " ".join(cmd.args) or "paused", at)
-            else:
-                commands = getattr(sup.acd, cmd.what)(cmd.name, at)
-        except ACDError as e:
-            print(f"  {e}", file=self.out, flush=True)
+        # The same path as the feature codes at the agent's phone, and the same agent log.
+        _, refused = sup.agent_do(cmd.name, cmd.what, " ".join(cmd.args), "console")
+        if refused:
+            print(f"  {refused}", file=self.out, flush=True)
             return
-        sup.carry_out(commands)
         a = sup.acd.agents[cmd.name]
         self.say(f"agent {cmd.name}: {a.state}" + (f" ({a.reason})" if a.reason else ""))
 

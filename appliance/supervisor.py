@@ -30,6 +30,23 @@ Rules:
     "operator".
   - A command the engine refuses (a bug, or a channel out of service) ends that call
     as an error, logged; the other lines go on.
+  - An agent is reached one of three ways. At a phone on the box (FXS): it rings. An
+    agent lifting it while it is not ringing hears dial tone and keys feature codes
+    (featurecode.py); what they ask is done as the console does it (agent_do), and
+    logged in the agent log. A ring for a phone that is off the hook waits until it
+    is put down, within the queue's ring time.
+  - At an outside number: the box takes a free line (_free_line), dials, and says "a
+    call from the queue, press 1" over and over; an analog line gives no answer
+    signal, so the key is the answer (and a voicemail never takes the call). Then the
+    caller is bridged to that line. With no free line the ring waits for one, within
+    the ring time; a ring that never reached the agent ends as any ring-no-answer.
+    A busy or unobtainable number gives the line back at once.
+  - At an extension of the office's PBX behind the lines: the box cannot ring it or
+    see it answer, so the ACD's ring is taken as the answer at once: the box flashes
+    the caller's own line, keys the extension, and hangs up (a blind transfer); the
+    call ends as "transferred". The box cannot see that call end either: the agent
+    stays on a call for the queue's mean handle time (their busy_s while the queue has
+    too little history), then has their wrap-up, then is available.
 """
 from __future__ import annotations
 
@@ -42,6 +59,7 @@ import numpy as np
 
 from appliance import callflow
 from appliance import acd as acd_
+from appliance import featurecode
 from appliance.announce import Announcer, AnnouncePolicy
 from appliance.prompts import PromptLoadError
 from appliance.waits import WaitHistory
@@ -51,6 +69,14 @@ from appliance.config import Action, Line, Office, Queue
 from appliance.engine import CallerID, Engine, Event, Play
 
 RINGBACK = Play.of_tone("ringback")
+# What agents hear: the error tone before a refusal; a short tone when there is no
+# prompt library to say it with; the pause between offers to an outside agent.
+ERROR_TONE_MS = 700
+CONFIRM_TONE = Play.of_tone("ringback", 400)
+OFFER_GAP_MS = 1500
+OFFER_LISTEN_MS = 120000
+# After a hook flash, the PBX's dial tone comes within about half a second.
+FLASH_DIAL_TONE_MS = 800
 # The operator's queue and agent: config.py keeps the name from the office's own.
 OPERATOR = "operator"
 
@@ -113,6 +139,7 @@ class Call:
     announcing: bool = False              # an announcement plays instead of the music
     sent_from: Tuple[str, ...] = ()       # queues whose rules sent the caller on
     heard: List[str] = field(default_factory=list)  # prompts played, for a console
+    transfer_to: str = ""                 # the extension it is being transferred to
 
     @property
     def key(self) -> str:
@@ -149,8 +176,9 @@ class Supervisor:
         self.announcers = {q.name: Announcer(announce_policy(q)) for q in office.queues.values()}
         self.announcers[OPERATOR] = Announcer(AnnouncePolicy())
         self.waits: Dict[str, WaitHistory] = {q: WaitHistory() for q in self.acd.queues} if self.acd else {}
+        self._agents_init(office)
         if self.acd is not None:
-            for name in self.phone_of:
+            for name in [*self.phone_of, *self.number_of, *self.extension_of]:
                 self.acd.login(name, 0.0)
         for ln in office.lines:
             engine.configure(ports[ln.name], law=ln.law, plan=ln.plan,
@@ -189,11 +217,20 @@ class Supervisor:
                 continue
             if ev.channel in self.agent_at:
                 self._agent_event(self.agent_at[ev.channel], ev)
+            elif ev.channel in self.leg_at:
+                self._leg_event(self.leg_at[ev.channel], ev)
+            elif ev.channel in self.calls and self.calls[ev.channel].transfer_to:
+                self._transfer_event(self.calls[ev.channel], ev)
             elif line.kind == "fxo":
                 self._line_event(line, ev)
+        if self.deferred or self.transferred:
+            self._agents_tick()
         if self.acd is not None and self.call_of:
             self._acd(self.acd.tick(self.clock()), None)
             self._announce()
+        elif self.acd is not None and self._wrap_up_over():
+            # A quiet box too: an agent's wrap-up ends on time, not at the next call.
+            self._acd(self.acd.tick(self.clock()), None)
 
     # -- the queues ----------------------------------------------------------------
 
@@ -203,26 +240,26 @@ class Supervisor:
             call = self.call_of.get(c.call) if hasattr(c, "call") else None
             if isinstance(c, acd_.Ring) and call is not None:
                 self.log.event(call.log_id, self.now(ev), "ringing", c.agent)
-                try:
-                    e.ring(self.phone_of[c.agent], CallerID(call.caller, call.name) if call.caller else None)
-                except EngineError as err:
-                    self.log.event(call.log_id, self.now(ev), "error", str(err))
+                self._ring(c.agent, call, ev)
             elif isinstance(c, acd_.StopRing):
-                try:
-                    e.hangup(self.phone_of[c.agent])
-                except EngineError:
-                    pass    # it had stopped already
+                self._stop_ring(c.agent)
             elif isinstance(c, acd_.Connect) and call is not None:
                 call.agent = c.agent
                 call.talk_from = self.clock(ev)
                 self.waits[call.queue].answered(call.talk_from - call.queued_at)
                 self.log.event(call.log_id, self.now(ev), "connected", c.agent)
-                self._try(call, ev, lambda: (e.stop(call.port), e.bridge(call.port, self.phone_of[c.agent])))
+                if c.agent in self.extension_of:
+                    self._transfer(call, c.agent, ev)
+                else:
+                    port = self._agent_port(c.agent)
+                    self._try(call, ev, lambda: (e.stop(call.port), e.bridge(call.port, port)))
             elif isinstance(c, acd_.Withdraw) and call is not None:
                 q = self.office.queues[call.queue]
                 self._send_on(call, "timeout" if c.reason == "timeout" else "empty",
                               q.when_timeout if c.reason == "timeout" else q.when_empty, ev)
-            # Paused (after missed rings) needs nothing done: the ACD keeps the agent's state.
+            elif isinstance(c, acd_.Paused):
+                # The ACD keeps the agent's state; the agent log says why they stopped ringing.
+                self._agent_log(c.agent, "pause", c.reason, "acd")
 
     def carry_out(self, commands) -> None:
         """ACD commands from outside the event flow (a console logging an agent in)."""
@@ -239,6 +276,8 @@ class Supervisor:
             self.log.event(call.log_id, self.now(ev), "agent-hangup", agent)
             if self._try(call, ev, lambda: self.engine.hangup(call.port)):
                 self._finish(call, ev, self._answered(call))
+        elif agent in self.pin_of:
+            self._feature_event(agent, ev)
 
     def _answered(self, call: Call) -> str:
         return "operator" if call.queue == OPERATOR else "answered"
@@ -453,15 +492,13 @@ class Supervisor:
             return
         del self.calls[call.port]
         self.call_of.pop(call.key, None)
-        if self.acd is not None and call.key in self.acd.callers:
+        # A transferred call stays the agent's in the ACD after it leaves the box.
+        if self.acd is not None and call.key in self.acd.callers and call.key not in self.transferred:
             at = self.clock(ev)
             if call.agent is not None:
                 self.waits[call.queue].handled(at - call.talk_from)
-                # The agent's phone is released before the ACD may ring it again.
-                try:
-                    self.engine.hangup(self.phone_of[call.agent])
-                except EngineError:
-                    pass    # it was put down already
+                # The agent's phone (or line) is released before the ACD may ring it again.
+                self._release_agent(call.agent)
                 self._acd(self.acd.ended(call.key, at), ev)
             else:
                 self.waits[call.queue].abandoned(at - call.queued_at)
@@ -469,6 +506,326 @@ class Supervisor:
         self.log.end(call.log_id, self.now(ev), outcome)
         if self.on_end:
             self.on_end(call, outcome)
+
+    # -- agents: how each is reached ---------------------------------------------
+
+    def _agents_init(self, office: Office) -> None:
+        by_kind = [a for a in office.agents if a.name in (self.acd.agents if self.acd else ())]
+        self.pin_of = {a.name: a.pin for a in by_kind if a.name in self.phone_of}
+        self.number_of = {a.name: a.number for a in by_kind if a.number}
+        self.extension_of = {a.name: a.extension for a in by_kind if a.extension}
+        self.busy_of = {a.name: a.busy_s for a in by_kind}
+        self.sessions: Dict[int, featurecode.FeatureSession] = {}     # by phone port, while off the hook
+        self.legs: Dict[str, Leg] = {}                                 # by agent: a line dialled out to them
+        self.leg_at: Dict[int, str] = {}
+        self.deferred: Dict[str, str] = {}       # agent -> call: a ring waiting for a phone or a line
+        self.transferred: Dict[str, Tuple[str, float]] = {}     # call -> (agent, busy until)
+
+    def _wrap_up_over(self) -> bool:
+        at = self.clock()
+        return any(a.state == "wrap-up" and at >= a.wrapup_until for a in self.acd.agents.values())
+
+    def _agent_port(self, agent: str) -> int:
+        leg = self.legs.get(agent)
+        return leg.port if leg is not None else self.phone_of[agent]
+
+    def _agent_log(self, agent: str, kind: str, detail: str = "", source: str = "") -> None:
+        self.log.agent_event(agent, self.now(), kind, detail, source)
+
+    def _free_line(self) -> Optional[int]:
+        """A line to dial out on: an fxo port with no call on it, not already dialled
+        out on, and idle on the engine. The last lines first: an exchange hunts a line
+        group from its first line, so they are the least likely to be rung meanwhile."""
+        for ln in reversed(self.office.lines):
+            port = self.ports.get(ln.name)
+            if ln.kind != "fxo" or port is None or port in self.calls or port in self.leg_at:
+                continue
+            try:
+                if self.engine.state(port) == "idle":
+                    return port
+            except EngineError:
+                continue
+        return None
+
+    def _ringing_for(self, agent: str, key: str) -> bool:
+        a = self.acd.agents[agent]
+        return a.state == "ringing" and a.call == key
+
+    def _ring(self, agent: str, call: Call, ev: Optional[Event]) -> None:
+        """The ACD rings an agent for a call, however the agent is reached."""
+        if not self._ringing_for(agent, call.key):
+            return      # answered elsewhere already, in the same batch of commands
+        e = self.engine
+        if agent in self.extension_of:
+            # No ring to see answered: the transfer is the answer.
+            self._acd(self.acd.answered(agent, self.clock(ev)), ev)
+            return
+        if agent in self.number_of:
+            port = self._free_line()
+            if port is None:
+                if agent not in self.deferred:
+                    self.log.event(call.log_id, self.now(ev), "no-line", agent)
+                self.deferred[agent] = call.key
+                return
+            self.deferred.pop(agent, None)
+            leg = self.legs[agent] = Leg(agent, port, call.key)
+            self.leg_at[port] = agent
+            self.log.event(call.log_id, self.now(ev), "dial-out",
+                           f"{agent} {self.number_of[agent]} on {self.line_of[port].name}")
+            try:
+                e.seize(port)
+                e.dial(port, self.number_of[agent])
+            except EngineError as err:
+                self.log.event(call.log_id, self.now(ev), "error", str(err))
+                self._drop_leg(leg.agent)
+            return
+        port = self.phone_of[agent]
+        try:
+            if e.state(port) != "idle":
+                # Off the hook (keying a code): it rings when put down, if still wanted.
+                self.deferred[agent] = call.key
+                return
+            self.deferred.pop(agent, None)
+            e.ring(port, CallerID(call.caller, call.name) if call.caller else None)
+        except EngineError as err:
+            self.log.event(call.log_id, self.now(ev), "error", str(err))
+
+    def _stop_ring(self, agent: str) -> None:
+        if self.deferred.pop(agent, None) is not None or agent in self.extension_of:
+            return      # it never rang
+        if agent in self.legs:
+            self._drop_leg(agent)
+            return
+        port = self.phone_of.get(agent)
+        if port is None or port in self.sessions:
+            return      # not ringing: the agent is keying a code
+        try:
+            self.engine.hangup(port)
+        except EngineError:
+            pass        # it had stopped already
+
+    def _release_agent(self, agent: str) -> None:
+        """The call an agent took is over: their phone or line goes back."""
+        if agent in self.legs:
+            self._drop_leg(agent)
+        elif agent in self.phone_of:
+            try:
+                self.engine.hangup(self.phone_of[agent])
+            except EngineError:
+                pass    # it was put down already
+
+    def _agents_tick(self) -> None:
+        """Rings that waited for a phone to be put down or a line to free, and
+        transferred calls whose time is up."""
+        at = self.clock()
+        for key, (agent, until) in list(self.transferred.items()):
+            if at >= until:
+                del self.transferred[key]
+                if key in self.acd.callers:
+                    self._acd(self.acd.ended(key, until), None)
+        for agent, key in list(self.deferred.items()):
+            call = self.call_of.get(key)
+            if call is None or not self._ringing_for(agent, key):
+                self.deferred.pop(agent, None)
+                continue
+            port = self.phone_of.get(agent)
+            if port is not None and port in self.sessions:
+                continue    # still off the hook
+            self._ring(agent, call, None)
+
+    # -- agents at their phones: feature codes ------------------------------------
+
+    def agent_do(self, agent: str, op: str, reason: str = "", source: str = "console") -> Tuple[str, str]:
+        """Log an agent in or out, pause (with a reason) or unpause them, or only ask
+        their state (status), for the console and the feature codes alike; logged in
+        the agent log. Returns their state after it and the ACD's refusal ("" if none)."""
+        at = self.clock()
+        refused = ""
+        try:
+            if op == "pause":
+                commands = self.acd.pause(agent, reason or "paused", at)
+            elif op in ("login", "logout", "unpause"):
+                commands = getattr(self.acd, op)(agent, at)
+            elif op == "status":
+                commands = []
+            else:
+                raise acd_.ACDError(f"no such thing for an agent to do: {op}")
+        except acd_.ACDError as err:
+            commands, refused = [], str(err)
+        if op != "status":
+            self._agent_log(agent, op if not refused else "refused",
+                            (reason or "paused" if op == "pause" else "") if not refused else f"{op}: {refused}",
+                            source)
+        self.carry_out(commands)
+        return self.acd.agents[agent].state, refused
+
+    def _feature_event(self, agent: str, ev: Event) -> None:
+        port = ev.channel
+        k = ev.kind
+        if k == "offhook":
+            s = self.sessions[port] = featurecode.FeatureSession(self.office.features, self.pin_of[agent])
+            self._feature(agent, port, s.start())
+            return
+        s = self.sessions.get(port)
+        if s is None:
+            return
+        if k == "digit":
+            self._feature(agent, port, s.digit(ev.digit))
+        elif k == "collected":
+            self._feature(agent, port, s.collected(ev.text, ev.reason))
+        elif k == "play-done" and ev.reason == "complete":
+            self._feature(agent, port, s.played())
+        elif k == "hangup":
+            s.hung_up()
+            del self.sessions[port]
+
+    def _feature(self, agent: str, port: int, commands: List[featurecode.Command]) -> None:
+        """What the feature codes ask for, at the agent's phone."""
+        e = self.engine
+        source = self.line_of[port].name
+        s = self.sessions.get(port)
+        try:
+            for c in commands:
+                if isinstance(c, featurecode.DialTone):
+                    e.play(port, [Play.of_tone("dial")], interruptible=True)
+                    e.collect(port, c.max_digits, "#", int(c.first_timeout_s * 1000), int(c.interdigit_s * 1000))
+                elif isinstance(c, featurecode.StopCollecting):
+                    try:
+                        e.cancel_collect(port)
+                    except EngineError:
+                        pass    # it ended by itself: the # was its terminator
+                elif isinstance(c, featurecode.Request):
+                    state, refused = self.agent_do(agent, c.op, c.reason, source)
+                    a = self.acd.agents[agent]
+                    told = {"ringing": "busy", "on-call": "busy", "wrap-up": "busy"}.get(state, state)
+                    if s is not None:
+                        self._feature(agent, port, s.acted(told, a.reason, bool(refused)))
+                elif isinstance(c, (featurecode.Tell, featurecode.Refuse)):
+                    error = isinstance(c, featurecode.Refuse) or c.refused
+                    self._say_at_phone(port, featurecode.prompt(c, self.office.language), error)
+                elif isinstance(c, featurecode.Note):
+                    self._agent_log(agent, c.kind, c.detail, source)
+                elif isinstance(c, featurecode.Disconnect):
+                    self.sessions.pop(port, None)
+                    e.hangup(port)
+        except EngineError as err:
+            # The phone went away under us (put down between two events): nothing to tell.
+            self._agent_log(agent, "error", str(err), source)
+            self.sessions.pop(port, None)
+
+    def _say_at_phone(self, port: int, items, error: bool) -> None:
+        plays = [Play.of_tone("congestion", ERROR_TONE_MS)] if error else []
+        plays += self._spoken(items)
+        self.engine.play(port, plays or [CONFIRM_TONE])
+
+    def _spoken(self, items) -> List[Play]:
+        """Prompts of the library, for what the box says to agents; none without one."""
+        if self.library is None:
+            return []
+        try:
+            prompts = self.library.say(items)
+        except PromptLoadError:
+            return []
+        return [Play.of_prompt(i) for i in self.library.register(self.engine, prompts)]
+
+    # -- agents at outside numbers -------------------------------------------------
+
+    def _leg_event(self, agent: str, ev: Event) -> None:
+        leg = self.legs.get(agent)
+        if leg is None:
+            return
+        k = ev.kind
+        if k == "dialed" and ev.reason == "complete" and leg.state == "dialling":
+            leg.state = "offering"
+            self._offer(leg, ev)
+        elif k == "collected" and leg.state == "offering" and ev.reason != "cancelled":
+            if ev.text == self.office.features.accept_key and self._ringing_for(agent, leg.call):
+                leg.state = "connected"
+                try:
+                    self.engine.answer(leg.port)     # the call is up: busy tone now means a hangup
+                except EngineError:
+                    pass
+                self._acd(self.acd.answered(agent, self.clock(ev)), ev)
+            else:
+                self._offer(leg, ev)                 # another key, or none yet: ask again
+        elif k == "tone" and ev.b and ev.tone in ("busy", "congestion") and leg.state != "connected":
+            # Busy or unobtainable: the line goes back; the ring runs out as a miss.
+            call = self.call_of.get(leg.call)
+            if call is not None:
+                self.log.event(call.log_id, self.now(ev), "agent-busy", f"{agent} {ev.tone}")
+            self._drop_leg(agent)
+        elif k == "hangup":
+            a = self.acd.agents[agent]
+            self._drop_leg(agent)
+            if leg.state == "connected" and a.state == "on-call" and a.call in self.call_of:
+                call = self.call_of[a.call]
+                self.log.event(call.log_id, self.now(ev), "agent-hangup", agent)
+                if self._try(call, ev, lambda: self.engine.hangup(call.port)):
+                    self._finish(call, ev, self._answered(call))
+
+    def _offer(self, leg: "Leg", ev: Optional[Event]) -> None:
+        """Over and over until a key: a call from the queue, press the accept key."""
+        call = self.call_of.get(leg.call)
+        if call is None:
+            return
+        said = self._spoken(featurecode.offer(call.queue, self.office.features.accept_key, self.office.language))
+        e = self.engine
+        try:
+            e.play(leg.port, (said or [CONFIRM_TONE]) + [Play.of_silence(OFFER_GAP_MS)], loop=True,
+                   interruptible=True)
+            e.collect(leg.port, 1, "", OFFER_LISTEN_MS, OFFER_LISTEN_MS)
+        except EngineError as err:
+            self.log.event(call.log_id, self.now(ev), "error", str(err))
+            self._drop_leg(leg.agent)
+
+    def _drop_leg(self, agent: str) -> None:
+        leg = self.legs.pop(agent, None)
+        if leg is None:
+            return
+        self.leg_at.pop(leg.port, None)
+        try:
+            self.engine.hangup(leg.port)
+        except EngineError:
+            pass
+
+    # -- agents at extensions of the PBX behind the lines ---------------------------
+
+    def _transfer(self, call: Call, agent: str, ev: Optional[Event]) -> None:
+        """Flash the caller's line; the PBX gives its dial tone; the extension is keyed
+        after a pause for it (_transfer_event)."""
+        call.transfer_to = self.extension_of[agent]
+        self.log.event(call.log_id, self.now(ev), "transfer", f"{agent} {call.transfer_to}")
+        e = self.engine
+        self._try(call, ev, lambda: (e.stop(call.port), e.flash(call.port),
+                                     e.play(call.port, [Play.of_silence(FLASH_DIAL_TONE_MS)])))
+
+    def _transfer_event(self, call: Call, ev: Event) -> None:
+        e = self.engine
+        k = ev.kind
+        if k == "play-done" and ev.reason == "complete":
+            self._try(call, ev, lambda: e.send_digits(call.port, call.transfer_to))
+        elif k == "digits-sent":
+            # Hanging up completes a blind transfer; the PBX has the call now.
+            busy = self.waits[call.queue].aht or self.busy_of.get(call.agent, 180.0)
+            self.transferred[call.key] = (call.agent, self.clock(ev) + busy)
+            self.log.event(call.log_id, self.now(ev), "transferred", call.transfer_to)
+            if self._try(call, ev, lambda: e.hangup(call.port)):
+                self._finish(call, ev, "transferred")
+        elif k == "hangup":
+            # The caller went before the transfer was done.
+            self.log.event(call.log_id, self.now(ev), "hangup", ev.cause)
+            if self._try(call, ev, lambda: e.hangup(call.port)):
+                self._finish(call, ev, "abandoned")
+
+
+@dataclass
+class Leg:
+    """A line the box dialled out on to reach an agent at an outside number."""
+    agent: str
+    port: int
+    call: str                   # the ACD's key of the caller it is for
+    state: str = "dialling"     # then offering (the prompt, waiting for the key), connected
+
 
 
 def announce_policy(q: Queue) -> AnnouncePolicy:
