@@ -109,6 +109,17 @@ class Withdraw:
 Command = Union[Ring, StopRing, Connect, Paused, Withdraw]
 
 
+@dataclass(frozen=True)
+class BusyAgent:
+    """A staffed member of a queue who is busy, as a wait estimate sees them (busy())."""
+    agent: str
+    state: str                  # "ringing", "on-call" or "wrap-up"
+    since_s: float              # how long rung, or talking; 0 in wrap-up
+    wrapup_s: float             # wrap-up still to come: all of it after a ring or a call
+    call: Optional[str] = None  # rung for, or talking with
+    queue: Optional[str] = None  # that call's queue
+
+
 # -- state ----------------------------------------------------------------------------
 
 @dataclass
@@ -191,6 +202,22 @@ class ACD:
         says empty = "paused", none staffed."""
         absent = ("logged-out",) if self.queues[queue].empty == "logged-out" else ("logged-out", "paused")
         return all(self.agents[n].state in absent for n, _ in self.queues[queue].members)
+
+    def busy(self, queue: str, at: float) -> List[BusyAgent]:
+        """The queue's staffed members who are busy, each with how long they have been
+        rung or talking, and the wrap-up still ahead of them: the state a
+        wait estimate goes by, in the members' order. Changes nothing."""
+        out: List[BusyAgent] = []
+        for name, _ in self.queues[queue].members:
+            a = self.agents[name]
+            if a.state == "wrap-up":
+                out.append(BusyAgent(name, a.state, 0.0, max(a.wrapup_until - at, 0.0)))
+            elif a.state in ("ringing", "on-call"):
+                q = self.queues[a.call_queue]
+                wrap = a.spec.wrapup_s if a.spec.wrapup_s is not None else q.wrapup_s
+                since = at - (a.ring_until - q.ring_s) if a.state == "ringing" else at - a.talk_from
+                out.append(BusyAgent(name, a.state, max(since, 0.0), wrap, a.call, a.call_queue))
+        return out
 
     def waiting(self, queue: str) -> List[str]:
         return [c.call for c in self.callers.values() if c.queue == queue and c.agent is None]

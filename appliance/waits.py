@@ -26,12 +26,22 @@ Rules:
 """
 from __future__ import annotations
 
+import math
 from collections import deque
-from typing import Deque, Optional, Tuple
+from typing import Deque, List, Optional, Sequence, Tuple
 
-HANDLE_WINDOW = 100
+import numpy as np
+
+HANDLE_WINDOW = 200
 PATIENCE_WINDOW = 200
+DELAY_WINDOW = 100
 MIN_HISTORY = 10
+TAIL = 5                  # fewest handle times in the exponential tail of the distribution
+TAIL_SHARE = 0.05         # ... or this share of them
+# The first step's integral: 1 s steps over the first GRID_FINE_S, then GRID_COARSE
+# geometric steps to where every busy agent is sure to be free.
+GRID_FINE_S = 600
+GRID_COARSE = 120
 
 
 def ql_m(ahead: int, agents: int, aht_s: float, patience_s: Optional[float], answered: bool = False) -> float:
@@ -46,12 +56,96 @@ def ql_m(ahead: int, agents: int, aht_s: float, patience_s: Optional[float], ans
     return sum(1.0 / (mu + (k + shift) * theta) for k in range(ahead + 1))
 
 
-class WaitHistory:
-    """What the box has seen of its callers lately: handle times and how patient they were."""
+class HandleTimes:
+    """The distribution of handle (talk) times from a window of them: the empirical one,
+    linear between the samples, with an exponential tail fitted to the longest ones, so
+    that a call already longer than every sample still has a residual time."""
 
-    def __init__(self, handle_window: int = HANDLE_WINDOW, patience_window: int = PATIENCE_WINDOW):
+    def __init__(self, samples: Sequence[float]):
+        h = np.sort(np.asarray(samples, dtype=float))
+        m = len(h)
+        if m < 2:
+            raise ValueError(f"{m} handle times are too few for a distribution")
+        k = min(m - 1, max(TAIL, int(TAIL_SHARE * m)))
+        self.u = float(h[m - k - 1])                    # where the tail starts
+        self.tail_p = k / m                             # P(H > u)
+        self.tau = max(float(np.mean(h[m - k:]) - self.u), 1.0)   # mean excess over u
+        self.xs = np.concatenate(([0.0], h[:m - k]))
+        self.ys = 1.0 - np.arange(m - k + 1) / m
+
+    def survival(self, x) -> np.ndarray:
+        """P(H > x), for any x (1 below 0)."""
+        x = np.asarray(x, dtype=float)
+        body = np.interp(x, self.xs, self.ys, left=1.0)
+        return np.where(x <= self.u, body, self.tail_p * np.exp(-(np.maximum(x, self.u) - self.u) / self.tau))
+
+    def residual_survival(self, elapsed: float, t) -> np.ndarray:
+        """P(H > elapsed + t | H > elapsed): that a call talked for `elapsed` s goes on t more."""
+        return self.survival(elapsed + np.asarray(t, dtype=float)) / self.survival(elapsed)
+
+    def mean_residual(self, elapsed: float) -> float:
+        """E[H - elapsed | H > elapsed] (s)."""
+        if elapsed >= self.u:
+            return self.tau
+        t = _grid(self.u - elapsed + 30 * self.tau)
+        return _trapezoid(self.residual_survival(elapsed, t), t)
+
+    def horizon(self, elapsed: float) -> float:
+        """A time by which a call talked for `elapsed` s has ended but for a chance too
+        small to count (e^-12 of the tail)."""
+        return max(self.u - elapsed, 0.0) + 12 * self.tau
+
+
+def _grid(end: float) -> np.ndarray:
+    fine = np.arange(0.0, min(end, GRID_FINE_S) + 1.0)
+    if end <= GRID_FINE_S:
+        return np.append(fine[fine < end], end)
+    return np.concatenate((fine, np.geomspace(GRID_FINE_S, end, GRID_COARSE + 1)[1:]))
+
+
+def _trapezoid(y: np.ndarray, t: np.ndarray) -> float:
+    return float(np.sum((y[1:] + y[:-1]) * np.diff(t)) / 2)
+
+
+def first_free(handles: HandleTimes, agents: Sequence[Tuple[float, float, float]], patience_rate: float,
+               ahead: int) -> float:
+    """The first step of the line: the time to the first of the busy agents freeing or of
+    the `ahead` callers giving up, as the callers who are answered see it (tilted by their
+    own patience). agents are (talked_s, shift_s, fixed_s): a call talked for talked_s
+    whose agent is free shift_s after it ends; or, with talked_s None, an agent free
+    at fixed_s for sure. The agents are independent, so the step survives t with
+    probability prod_i S_i(t) e^{-ahead theta t}."""
+    theta = patience_rate
+    fixed = [f for e, _, f in agents if e is None]
+    talking = [(e, s) for e, s, _ in agents if e is not None]
+    end = min(fixed) if fixed else math.inf
+    if talking:
+        end = min(end, min(s + handles.horizon(e) for e, s in talking))
+    if end <= 0:
+        return 0.0
+    t = _grid(end)
+    log_p = -(ahead + 1) * theta * t            # others giving up, and the tilt
+    for e, s in talking:
+        log_p = log_p + np.log(np.maximum(handles.residual_survival(e, np.maximum(t - s, 0.0)), 1e-300))
+    p = np.exp(log_p)
+    a = _trapezoid(p, t)                         # E-integral of the tilted survival
+    if theta == 0:
+        return a
+    b = _trapezoid(p * t, t)
+    # E[X e^{-theta X}] / E[e^{-theta X}], each by parts from the survival.
+    return (a - theta * b) / (1 - theta * a)
+
+
+class WaitHistory:
+    """What the box has seen of its callers lately: handle times, how soon agents answer,
+    and how patient callers were."""
+
+    def __init__(self, handle_window: int = HANDLE_WINDOW, patience_window: int = PATIENCE_WINDOW,
+                 delay_window: int = DELAY_WINDOW):
         self.handles: Deque[float] = deque(maxlen=handle_window)
         self.waits: Deque[Tuple[float, bool]] = deque(maxlen=patience_window)
+        self.delays: Deque[float] = deque(maxlen=delay_window)
+        self._dist: Optional[HandleTimes] = None
 
     def answered(self, waited_s: float) -> None:
         self.waits.append((waited_s, False))
@@ -60,11 +154,27 @@ class WaitHistory:
         self.waits.append((waited_s, True))
 
     def handled(self, talk_s: float) -> None:
+        """A call talked talk_s, from the agent's answer to its end (wrap-up not counted)."""
         self.handles.append(talk_s)
+        self._dist = None
+
+    def rang(self, delay_s: float) -> None:
+        """An agent answered delay_s after their phone began to ring."""
+        self.delays.append(delay_s)
 
     @property
     def aht(self) -> Optional[float]:
         return sum(self.handles) / len(self.handles) if len(self.handles) >= MIN_HISTORY else None
+
+    @property
+    def answer_delay(self) -> float:
+        """Mean time from an agent's phone ringing to their answer (s); 0 before any."""
+        return sum(self.delays) / len(self.delays) if self.delays else 0.0
+
+    def delay_left(self, rung_s: float) -> float:
+        """Expected time to the answer of an agent rung rung_s ago."""
+        later = [d - rung_s for d in self.delays if d > rung_s]
+        return sum(later) / len(later) if later else 0.0
 
     @property
     def patience(self) -> Optional[float]:
@@ -75,17 +185,61 @@ class WaitHistory:
             return None
         return sum(w for w, _ in self.waits) / gave_up
 
-    def estimate(self, ahead: int, agents_busy: int, agents_staffed: int) -> Optional[float]:
-        """The expected wait of an answered caller joining behind `ahead` others; None if
-        it cannot be told (too little history, or no agent)."""
+    @property
+    def distribution(self) -> Optional[HandleTimes]:
+        if len(self.handles) < MIN_HISTORY:
+            return None
+        if self._dist is None:
+            self._dist = HandleTimes(self.handles)
+        return self._dist
+
+    def estimate(self, ahead: int, agents_busy: int, agents_staffed: int, busy: Optional[Sequence] = None,
+                 queue: Optional[str] = None, caller: Optional[str] = None,
+                 wrapup_s: float = 0.0) -> Optional[float]:
+        """The expected wait (to an agent's answer) of an answered caller with `ahead`
+        others before them in line; None if it cannot be told (too little history, or no
+        agent). busy: the busy agents as ACD.busy(queue) gives them (state, since_s,
+        wrapup_s, call, queue); without it every busy agent is taken to free at the
+        steady rate. caller: the caller's own name in the ACD; wrapup_s: the wrap-up
+        after a call of this queue."""
         if agents_staffed < 1:
             return None
+        delay = self.answer_delay
+        busy = list(busy) if busy is not None else None
+        if busy is not None and caller is not None:
+            mine = [a for a in busy if a.state == "ringing" and a.call == caller]
+            if mine:                                    # being rung: the answer is next
+                return min(self.delay_left(a.since_s) for a in mine)
         if agents_busy < agents_staffed and ahead == 0:
-            return 0.0
-        aht = self.aht
-        if aht is None:
+            return delay
+        dist = self.distribution
+        if dist is None:
             return None
-        return ql_m(ahead, agents_staffed, aht, self.patience, answered=True)
+        patience = self.patience
+        theta = 1.0 / patience if patience else 0.0
+        cycle = delay + self.aht + wrapup_s
+        rate = agents_staffed / cycle                   # agents freeing, all busy, steadily
+        if agents_busy < agents_staffed:
+            step = 0.0                                  # one is free (kept for a later tier)
+        elif busy is None:
+            step = 1.0 / (rate + (ahead + 1) * theta)
+        else:
+            agents: List[Tuple[Optional[float], float, float]] = []
+            rung = set()
+            for a in busy:
+                if a.state == "wrap-up":
+                    agents.append((None, 0.0, a.wrapup_s))
+                elif a.state == "on-call":
+                    agents.append((a.since_s, a.wrapup_s, 0.0))
+                elif a.call in rung:                    # ringall: free when another answers
+                    agents.append((None, 0.0, self.delay_left(a.since_s)))
+                else:                                   # a whole call to come after the answer
+                    rung.add(a.call)
+                    agents.append((0.0, self.delay_left(a.since_s) + a.wrapup_s, 0.0))
+            # A caller of this queue being rung is ahead, and as good as answered.
+            ahead = max(ahead - len({a.call for a in busy if a.state == "ringing" and a.queue == queue}), 0)
+            step = first_free(dist, agents, theta, ahead) if agents else 0.0
+        return delay + step + sum(1.0 / (rate + (k + 1) * theta) for k in range(ahead))
 
 
 class AsteriskHoldtime:
