@@ -135,6 +135,7 @@ class Call:
     agent: Optional[str] = None           # connected to
     queued_at: float = 0.0                # engine seconds
     talk_from: float = 0.0
+    rung_at: float = 0.0                  # an agent's phone last began to ring for it
     announce: Optional[object] = None     # its announcement schedule while it waits
     announcing: bool = False              # an announcement plays instead of the music
     sent_from: Tuple[str, ...] = ()       # queues whose rules sent the caller on
@@ -240,6 +241,7 @@ class Supervisor:
             call = self.call_of.get(c.call) if hasattr(c, "call") else None
             if isinstance(c, acd_.Ring) and call is not None:
                 self.log.event(call.log_id, self.now(ev), "ringing", c.agent)
+                call.rung_at = self.clock(ev)
                 self._ring(c.agent, call, ev)
             elif isinstance(c, acd_.StopRing):
                 self._stop_ring(c.agent)
@@ -247,6 +249,7 @@ class Supervisor:
                 call.agent = c.agent
                 call.talk_from = self.clock(ev)
                 self.waits[call.queue].answered(call.talk_from - call.queued_at)
+                self.waits[call.queue].rang(call.talk_from - call.rung_at)
                 self.log.event(call.log_id, self.now(ev), "connected", c.agent)
                 if c.agent in self.extension_of:
                     self._transfer(call, c.agent, ev)
@@ -301,7 +304,10 @@ class Supervisor:
                 continue
             staffed, busy = self.acd.staffing(call.queue)
             position = self.acd.position(call.key, at)
-            estimate = self.waits[call.queue].estimate(position - 1, busy, staffed)
+            if at < call.announce.next_due(position):
+                continue            # nothing due: spare the estimate
+            estimate = self.waits[call.queue].estimate(position - 1, busy, staffed, self.acd.busy(call.queue, at),
+                                                       call.queue, call.key, self.acd.queues[call.queue].wrapup_s)
             a = call.announce.due(at, position, estimate, staffed, bool(c.ringing))
             if a is None:
                 continue

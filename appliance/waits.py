@@ -38,10 +38,11 @@ DELAY_WINDOW = 100
 MIN_HISTORY = 10
 TAIL = 5                  # fewest handle times in the exponential tail of the distribution
 TAIL_SHARE = 0.05         # ... or this share of them
-# The first step's integral: 1 s steps over the first GRID_FINE_S, then GRID_COARSE
-# geometric steps to where every busy agent is sure to be free.
-GRID_FINE_S = 600
-GRID_COARSE = 120
+# The first step's integral: GRID_STEP_S steps over the first GRID_FINE_S, then
+# GRID_COARSE geometric steps to where the first busy agent is sure to be free.
+GRID_STEP_S = 2.0
+GRID_FINE_S = 600.0
+GRID_COARSE = 60
 
 
 def ql_m(ahead: int, agents: int, aht_s: float, patience_s: Optional[float], answered: bool = False) -> float:
@@ -68,16 +69,19 @@ class HandleTimes:
             raise ValueError(f"{m} handle times are too few for a distribution")
         k = min(m - 1, max(TAIL, int(TAIL_SHARE * m)))
         self.u = float(h[m - k - 1])                    # where the tail starts
+        # Each sample's share centred on it (half before, half after), so that the mean
+        # is the samples' mean and not half a gap short.
+        # The sample at u keeps the half after it there (a step down to the tail).
         self.tail_p = k / m                             # P(H > u)
         self.tau = max(float(np.mean(h[m - k:]) - self.u), 1.0)   # mean excess over u
         self.xs = np.concatenate(([0.0], h[:m - k]))
-        self.ys = 1.0 - np.arange(m - k + 1) / m
+        self.ys = np.concatenate(([1.0], 1.0 - (np.arange(1, m - k + 1) - 0.5) / m))
 
     def survival(self, x) -> np.ndarray:
         """P(H > x), for any x (1 below 0)."""
         x = np.asarray(x, dtype=float)
         body = np.interp(x, self.xs, self.ys, left=1.0)
-        return np.where(x <= self.u, body, self.tail_p * np.exp(-(np.maximum(x, self.u) - self.u) / self.tau))
+        return np.where(x < self.u, body, self.tail_p * np.exp(-(np.maximum(x, self.u) - self.u) / self.tau))
 
     def residual_survival(self, elapsed: float, t) -> np.ndarray:
         """P(H > elapsed + t | H > elapsed): that a call talked for `elapsed` s goes on t more."""
@@ -96,11 +100,14 @@ class HandleTimes:
         return max(self.u - elapsed, 0.0) + 12 * self.tau
 
 
+_FINE = np.arange(0.0, GRID_FINE_S + GRID_STEP_S / 2, GRID_STEP_S)
+_COARSE = np.linspace(0.0, 1.0, GRID_COARSE + 1)[1:]
+
+
 def _grid(end: float) -> np.ndarray:
-    fine = np.arange(0.0, min(end, GRID_FINE_S) + 1.0)
     if end <= GRID_FINE_S:
-        return np.append(fine[fine < end], end)
-    return np.concatenate((fine, np.geomspace(GRID_FINE_S, end, GRID_COARSE + 1)[1:]))
+        return np.append(_FINE[:int(math.ceil(end / GRID_STEP_S))], end)
+    return np.concatenate((_FINE, GRID_FINE_S * (end / GRID_FINE_S) ** _COARSE))
 
 
 def _trapezoid(y: np.ndarray, t: np.ndarray) -> float:
@@ -125,8 +132,11 @@ def first_free(handles: HandleTimes, agents: Sequence[Tuple[float, float, float]
         return 0.0
     t = _grid(end)
     log_p = -(ahead + 1) * theta * t            # others giving up, and the tilt
-    for e, s in talking:
-        log_p = log_p + np.log(np.maximum(handles.residual_survival(e, np.maximum(t - s, 0.0)), 1e-300))
+    if talking:
+        e = np.array([x for x, _ in talking])[:, None]
+        s = np.array([x for _, x in talking])[:, None]
+        alive = handles.survival(e + np.maximum(t[None, :] - s, 0.0)) / handles.survival(e)
+        log_p = log_p + np.sum(np.log(np.maximum(alive, 1e-300)), axis=0)
     p = np.exp(log_p)
     a = _trapezoid(p, t)                         # E-integral of the tilted survival
     if theta == 0:
@@ -146,12 +156,15 @@ class WaitHistory:
         self.waits: Deque[Tuple[float, bool]] = deque(maxlen=patience_window)
         self.delays: Deque[float] = deque(maxlen=delay_window)
         self._dist: Optional[HandleTimes] = None
+        self._patience: Optional[Tuple[Optional[float]]] = None     # worked out once per change
 
     def answered(self, waited_s: float) -> None:
         self.waits.append((waited_s, False))
+        self._patience = None
 
     def abandoned(self, waited_s: float) -> None:
         self.waits.append((waited_s, True))
+        self._patience = None
 
     def handled(self, talk_s: float) -> None:
         """A call talked talk_s, from the agent's answer to its end (wrap-up not counted)."""
@@ -180,10 +193,10 @@ class WaitHistory:
     def patience(self) -> Optional[float]:
         """Mean patience (s); None when nobody has given up lately (then the estimate is
         plain QL, which is what a line of patient callers has)."""
-        gave_up = sum(1 for _, a in self.waits if a)
-        if gave_up == 0:
-            return None
-        return sum(w for w, _ in self.waits) / gave_up
+        if self._patience is None:
+            gave_up = sum(1 for _, a in self.waits if a)
+            self._patience = (sum(w for w, _ in self.waits) / gave_up,) if gave_up else (None,)
+        return self._patience[0]
 
     @property
     def distribution(self) -> Optional[HandleTimes]:
