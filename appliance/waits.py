@@ -2,23 +2,41 @@
 it from.
 
 Rules:
-  - The model is QL-m's: with n callers ahead and every one of s agents busy, the line
-    moves one step at rate s/AHT (an agent frees) plus the patience rate theta for each
-    caller still ahead (one of them gives up). The time T to an agent is then a sum of
-    exponential steps, and E[T] = sum over k = 0..n of 1 / (s/AHT + k theta) (QL-m).
+  - The wait is counted as the box counts it: from joining the queue to an agent's
+    answer. An agent is busy for a cycle: their phone rings (the answer delay), the
+    call (its talk time), then the queue's wrap-up; only then are they rung again.
+  - The line moves in steps: with n callers ahead, each step is the first of an agent
+    freeing or one of those still ahead giving up (rate theta each); after n steps an
+    agent frees for the caller, who is answered an answer delay later.
+  - The first step comes from what the ACD says of the busy agents now (ACD.busy): an
+    agent in wrap-up frees when it ends; one talking for e seconds frees after the
+    rest of a call already e long, P(H > e + t) / P(H > e) from the recent handle
+    times, and their wrap-up; one being rung has a whole call ahead. With handle times
+    as varied as a call centre's (cv about 1) a long call has longer to go, so this
+    is worth far more than one step at the steady rate. The agents are independent:
+    the step survives t with probability prod_i S_i(t) e^{-n theta t}, integrated on a
+    grid (2 s steps, then coarser).
+  - Later steps are QL-m's: at the steady rate of s agents each freeing once a cycle
+    (s / (answer delay + AHT + wrap-up)) plus theta for each caller still ahead.
   - What the box announces is the expected wait of the callers who are answered: a
-    caller is answered when T falls short of their own patience, which favours the
-    short T's, and E[T | answered] = sum over k = 0..n of 1 / (s/AHT + (k+1) theta).
-    Scored over answered callers, QL-m itself is 12 to 34 s too high (the selection)
-    and this is within 2 s; with nobody giving up (theta 0) the two are the same.
-  - AHT and patience come from the box's own recent history, not from configuration:
-    the mean of the last HANDLE_WINDOW handle times, and abandonments over the time the
-    last PATIENCE_WINDOW finished waits spent waiting (the maximum-likelihood rate for
-    exponential patience, waits that ended in an answer counting as censored).
+    caller is answered when the wait falls short of their own patience, which favours
+    short waits. The steps are independent, so each is tilted on its own: a steady step
+    has mean 1 / (rate + (k+1) theta) with k still ahead, the first step
+    E[X e^{-theta X}] / E[e^{-theta X}].
+  - A caller of this queue being rung is ahead of the caller and has their agent; with
+    ringall the other phones ringing for them free when one answers. A caller whose
+    own agent rings waits only for the answer.
+  - Handle times: the last HANDLE_WINDOW talk times (answer to hang-up, wrap-up not
+    counted), their distribution linear between the samples and an exponential tail
+    fitted to the longest TAIL_SHARE (at least TAIL), so a call longer than any seen
+    still has a finite residual. Answer delays: the last DELAY_WINDOW, ring to answer.
+    Patience: abandonments over the time the last PATIENCE_WINDOW finished waits spent
+    waiting (the maximum-likelihood rate for exponential patience, waits that ended in
+    an answer counting as censored). None of them comes from configuration; the wrap-up
+    does (the ACD's).
   - With too little history (fewer than MIN_HISTORY handle times) there is no estimate:
-    the caller is told their position instead.
-  - A caller who finds a free agent waits nothing; with no agent at all there is no
-    estimate either.
+    the caller is told their position instead. With no agent at all there is none
+    either. A caller who finds a free agent waits only for the answer.
   - Asterisk's method (app_queue's announce-holdtime) is here as the yardstick the
     estimate is measured against: a moving average of answered calls' waits, new =
     (3 old + sample) / 4, announced as that plus 30 s less what the caller has waited.

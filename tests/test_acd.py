@@ -8,7 +8,8 @@ from collections import Counter
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from appliance.acd import ACD, ACDError, AgentSpec, Connect, Paused, QueueSpec, Ring, StopRing, Withdraw
+from appliance.acd import (ACD, ACDError, AgentSpec, BusyAgent, Connect, Paused, QueueSpec, Ring, StopRing,
+                          Withdraw)
 
 AGENTS = [AgentSpec("ann"), AgentSpec("bob"), AgentSpec("cat", wrapup_s=0.0), AgentSpec("dan", weight=3.0)]
 
@@ -180,6 +181,25 @@ def test_staffing():
     a.join("c1", "sales", 1)                    # ann rings
     assert a.staffing("sales") == (2, 1)
     assert a.staffing("support") == (2, 1)      # ann and bob are members of both
+
+
+def test_busy_agents_as_a_wait_estimate_sees_them():
+    a = acd("linear", wrapup_s=10, ring_s=15)
+    for n in ("ann", "bob", "cat", "dan"):
+        a.login(n, 0)
+    a.pause("dan", "lunch", 0)
+    a.join("c1", "sales", 1)                    # ann rings, answers at 4
+    a.answered("ann", 4)
+    a.join("c2", "support", 5)                  # bob rings for the other queue
+    a.join("c3", "sales", 6)                    # cat (no wrap-up of her own) rings
+    a.answered("cat", 8)
+    a.ended("c3", 15)                           # ... talks 7 s: wrap-up of 0 s, free again
+    assert a.busy("sales", 18) == [BusyAgent("ann", "on-call", 14.0, 10.0, "c1", "sales"),
+                                   BusyAgent("bob", "ringing", 13.0, 10.0, "c2", "support")]
+    a.ended("c1", 34)
+    assert a.busy("sales", 40)[0] == BusyAgent("ann", "wrap-up", 0.0, 4.0)
+    assert a.staffing("sales") == (3, 2)        # the same agents staffing() counts busy
+    a.check()
 
 
 def test_mistakes_change_nothing():

@@ -308,6 +308,9 @@ def test_behind_a_busy_agent_the_wait_is_said(box, lang):
     run_until(box, agent_rings(box, "olena"), 10)
     box.phones["desk1"].answer()
     run_until(box, lambda: call(box).agent == "olena", 5)
+    # Her ring-to-answer delay is learnt: the estimate counts it in every wait.
+    assert list(sup.waits["sales"].delays) == [pytest.approx(call(box).talk_from - call(box).rung_at)]
+    assert 0 < sup.waits["sales"].delays[0] < 5
     ring(box, line="line2")                          # the second waits behind her call
     if LANGUAGE_KEYS[lang]:
         press(box, LANGUAGE_KEYS[lang], hears(box, "main_options", "line2"), line="line2")
