@@ -358,7 +358,8 @@ class Supervisor:
             return "full", q.when_full
         if q.service_level_s is not None:
             staffed, busy = self.acd.staffing(q.name)
-            estimate = self.waits[q.name].estimate(waiting, busy, staffed)
+            estimate = self.waits[q.name].estimate(waiting, busy, staffed, self.acd.busy(q.name, self.clock()),
+                                                   q.name, None, self.acd.queues[q.name].wrapup_s)
             if estimate is not None and estimate > q.service_level_s:
                 return "overflow", q.overflow
         return None
