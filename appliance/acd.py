@@ -29,6 +29,21 @@ Rules:
     this module carries them out and reports back (answered, leave, ended).
   - An event that does not fit the state (an agent answering who was not rung) raises
     ACDError and changes nothing.
+  - Callback: a waiting caller may give up their line and keep their place
+    (to_callback). Such a caller without a line is never rung for: when their turn
+    comes, and only while the box has a line free to call them on (lines_free), one
+    agent is reserved for them (Reserve; the agent is "reserved", busy, holding the
+    call) and a line counted taken. The box calls them back: the called party taking
+    the call (callback_answered) gives them a line again and rings the reserved agent,
+    or, if the reservation was lost meanwhile, whoever is next free; an attempt that
+    fails (callback_failed) frees the agent at once and keeps the caller's place, not
+    offered again before the retry time. With no line free the callback waits at the
+    head of the line, and the callers behind it are served as if it were not there.
+    A reserved agent who logs out or pauses loses the reservation, not the caller.
+    Callbacks are never withdrawn (max_wait_s, leave_empty): one waiting has its own
+    expiry, one called back was promised an agent.
+  - Rejoin: a caller who hung up and calls again within the queue's window joins
+    with their first join time (rejoin), and so gets their place back.
 """
 from __future__ import annotations
 
@@ -38,7 +53,7 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
 
 STRATEGIES = ("ringall", "longest-idle", "round-robin", "fewest-calls", "least-talk", "linear", "random",
               "weighted-random")
-STATES = ("logged-out", "available", "ringing", "on-call", "wrap-up", "paused")
+STATES = ("logged-out", "available", "ringing", "on-call", "wrap-up", "paused", "reserved")
 
 
 class ACDError(Exception):
@@ -106,7 +121,21 @@ class Withdraw:
     reason: str
 
 
-Command = Union[Ring, StopRing, Connect, Paused, Withdraw]
+@dataclass(frozen=True)
+class Reserve:
+    """The agent is kept for a caller without a line: call them back now."""
+    agent: str
+    call: str
+
+
+@dataclass(frozen=True)
+class Unreserve:
+    """The reservation is over without a call (the agent logged out or paused)."""
+    agent: str
+    call: str
+
+
+Command = Union[Ring, StopRing, Connect, Paused, Withdraw, Reserve, Unreserve]
 
 
 @dataclass(frozen=True)
@@ -146,6 +175,11 @@ class Caller:
     priority: int = 0
     ringing: Set[str] = field(default_factory=set)     # agents being rung for them
     agent: Optional[str] = None                        # connected to
+    lineless: bool = False                             # to be called back: no line now
+    not_before: float = 0.0                            # a callback's next attempt
+    reserved: Optional[str] = None                     # the agent kept for their callback
+    dialling: bool = False                             # a callback attempt is going on
+    called_back: bool = False                          # reached by a callback: waits for an agent
 
 
 class ACD:
@@ -161,6 +195,7 @@ class ACD:
         self.callers: Dict[str, Caller] = {}
         self._rr: Dict[str, int] = {}
         self._rng = random.Random(seed)
+        self.free_lines = 0         # lines the box could call a callback on now
 
     # -- what callers do ---------------------------------------------------------------
 
@@ -180,6 +215,7 @@ class ACD:
         out: List[Command] = []
         for name in sorted(c.ringing):
             out += self._stop_ring(name, c, at, missed=False)
+        out += self._drop_reservation(c, at)
         del self.callers[call]
         return out + self._dispatch(at)
 
@@ -194,7 +230,7 @@ class ACD:
         are busy (ringing, on a call or in wrap-up): what a wait estimate goes by."""
         states = [self.agents[n].state for n, _ in self.queues[queue].members]
         staffed = sum(1 for st in states if st not in ("logged-out", "paused"))
-        busy = sum(1 for st in states if st in ("ringing", "on-call", "wrap-up"))
+        busy = sum(1 for st in states if st in ("ringing", "on-call", "wrap-up", "reserved"))
         return staffed, busy
 
     def empty(self, queue: str) -> bool:
@@ -237,7 +273,7 @@ class ACD:
             raise ACDError(f"agent {agent} is not logged in")
         if a.state == "on-call":
             raise ACDError(f"agent {agent} is on a call: log out after it")
-        out = self._release_ring(a, at)
+        out = self._release_ring(a, at) + self._release_reservation(a)
         a.state, a.reason = "logged-out", ""
         return out + self._dispatch(at)
 
@@ -245,7 +281,7 @@ class ACD:
         a = self._agent(agent)
         if a.state in ("logged-out", "on-call"):
             raise ACDError(f"agent {agent} cannot pause while {a.state}")
-        out = self._release_ring(a, at)
+        out = self._release_ring(a, at) + self._release_reservation(a)
         a.state, a.reason = "paused", reason or "paused"
         return out + self._dispatch(at)
 
@@ -282,6 +318,71 @@ class ACD:
         a.state, a.call, a.call_queue, a.wrapup_until = "wrap-up", None, None, at + wrap
         del self.callers[call]
         return self.tick(at)
+
+    # -- callbacks and rejoin ------------------------------------------------------------
+
+    def rejoin(self, call: str, queue: str, at: float, joined: float, priority: int = 0) -> List[Command]:
+        """A caller who hung up calls again in time: they join as of their first join."""
+        if joined > at:
+            raise ACDError(f"call {call} cannot have joined at {joined}, after now ({at})")
+        if queue not in self.queues:
+            raise ACDError(f"no queue '{queue}'")
+        if call in self.callers:
+            raise ACDError(f"call {call} is already queued")
+        self.callers[call] = Caller(call, queue, joined, priority)
+        return self._dispatch(at)
+
+    def to_callback(self, call: str, at: float, not_before: float = 0.0) -> List[Command]:
+        """A waiting caller gives up their line to be called back, keeping their place;
+        not offered to an agent before not_before (the box still talks to them)."""
+        c = self._caller(call)
+        if c.agent is not None or c.lineless:
+            raise ACDError(f"call {call} is {'connected' if c.agent else 'already to be called back'}")
+        out: List[Command] = []
+        for name in sorted(c.ringing):
+            out += self._stop_ring(name, c, at, missed=False)
+        c.lineless, c.not_before = True, not_before
+        return out + self._dispatch(at)
+
+    def callback_after(self, call: str, not_before: float, at: float) -> List[Command]:
+        """When a caller without a line may next be called back."""
+        c = self._caller(call)
+        if not c.lineless or c.dialling:
+            raise ACDError(f"call {call} is not waiting to be called back")
+        c.not_before = not_before
+        return self._dispatch(at)
+
+    def lines_free(self, n: int, at: float) -> List[Command]:
+        """How many lines the box could call a callback on now."""
+        self.free_lines = max(0, n)
+        return self._dispatch(at)
+
+    def callback_answered(self, call: str, at: float) -> List[Command]:
+        """The called-back party took the call: they have a line again, and the agent
+        kept for them rings (or whoever is free first, if the reservation was lost)."""
+        c = self._caller(call)
+        if not c.lineless or not c.dialling:
+            raise ACDError(f"call {call} is not being called back")
+        c.lineless, c.dialling, c.called_back = False, False, True
+        out: List[Command] = []
+        if c.reserved is not None:
+            a = self.agents[c.reserved]
+            q = self.queues[c.queue]
+            a.state, a.ring_until = "ringing", at + q.ring_s
+            c.ringing.add(c.reserved)
+            out.append(Ring(c.reserved, c.call))
+            c.reserved = None
+        return out + self._dispatch(at)
+
+    def callback_failed(self, call: str, at: float, retry_at: float) -> List[Command]:
+        """An attempt to call back failed: the agent is free at once, the caller keeps
+        their place and is not offered again before retry_at."""
+        c = self._caller(call)
+        if not c.lineless or not c.dialling:
+            raise ACDError(f"call {call} is not being called back")
+        out = self._drop_reservation(c, at)
+        c.dialling, c.not_before = False, retry_at
+        return out + self._dispatch(at)
 
     # -- time --------------------------------------------------------------------------
 
@@ -325,6 +426,42 @@ class ACD:
                 out.append(Paused(agent, "no answer"))
         return out
 
+    def _reserve(self, c: Caller, q: QueueSpec, at: float) -> List[Command]:
+        """An agent kept for a caller without a line, when a line is free to call them
+        on (or the call is already going out and lost its agent)."""
+        if c.reserved is not None:
+            return []
+        if not c.dialling and (at < c.not_before or self.free_lines <= 0):
+            return []
+        free = self._eligible(c, at)
+        if not free:
+            return []
+        name = self._choose(q, free)[0]     # ringall's first: one agent is kept, not all
+        a = self.agents[name]
+        a.state, a.call, a.call_queue = "reserved", c.call, q.name
+        c.reserved = name
+        if not c.dialling:
+            c.dialling = True
+            self.free_lines -= 1
+        return [Reserve(name, c.call)]
+
+    def _drop_reservation(self, c: Caller, at: float) -> List[Command]:
+        if c.reserved is None:
+            return []
+        a = self.agents[c.reserved]
+        a.state, a.call, a.call_queue = "available", None, None
+        c.reserved = None
+        return [Unreserve(a.spec.name, c.call)]
+
+    def _release_reservation(self, a: Agent) -> List[Command]:
+        """The agent stops being kept (they log out or pause): the caller keeps their call."""
+        if a.state != "reserved" or a.call is None:
+            return []
+        c = self.callers[a.call]
+        c.reserved = None
+        call, a.call, a.call_queue = a.call, None, None
+        return [Unreserve(a.spec.name, call)]
+
     def _order(self, at: float) -> List[Caller]:
         def key(c: Caller):
             q = self.queues[c.queue]
@@ -340,8 +477,8 @@ class ACD:
         out: List[Command] = []
         empty = {q.name: q.leave_empty and self.empty(q.name) for q in self.queues.values()}
         for c in sorted(self.callers.values(), key=lambda c: (c.joined, c.call)):
-            if c.agent is not None or c.ringing:
-                continue
+            if c.agent is not None or c.ringing or c.lineless or c.called_back:
+                continue        # (a callback has its own expiry, and was promised an agent)
             q = self.queues[c.queue]
             reason = ("empty" if empty[q.name] else
                       "timeout" if q.max_wait_s is not None and at - c.joined >= q.max_wait_s else None)
@@ -358,6 +495,9 @@ class ACD:
                 continue
             q = self.queues[c.queue]
             if c.ringing and q.strategy != "ringall":
+                continue
+            if c.lineless:
+                out += self._reserve(c, q, at)
                 continue
             free = self._eligible(c, at)
             if not free:
@@ -410,6 +550,9 @@ class ACD:
                     assert c.agent == name, f"agent {name} talks on {c.call}, connected to {c.agent}"
                     assert c.call not in connected, f"call {c.call} connected to two agents"
                     connected[c.call] = name
+            elif a.state == "reserved":
+                c = self.callers.get(a.call)
+                assert c is not None and c.reserved == name and c.lineless, f"agent {name} kept for {a.call}"
             else:
                 assert a.call is None, f"agent {name} is {a.state} but holds call {a.call}"
         for c in self.callers.values():
@@ -418,3 +561,9 @@ class ACD:
             if c.agent is not None:
                 assert connected.get(c.call) == c.agent
                 assert not c.ringing
+            if c.lineless:
+                assert c.agent is None and not c.ringing, f"call {c.call} has no line but is rung or connected"
+            if c.reserved is not None:
+                assert c.lineless and c.dialling, f"call {c.call} keeps an agent without a callback going"
+                r = self.agents[c.reserved]
+                assert r.state == "reserved" and r.call == c.call, f"call {c.call} keeps {c.reserved} ({r.state})"

@@ -8,7 +8,8 @@ from collections import Counter
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from appliance.acd import (ACD, ACDError, AgentSpec, BusyAgent, Connect, Paused, QueueSpec, Ring, StopRing,
+from appliance.acd import (ACD, ACDError, AgentSpec, BusyAgent, Connect, Paused, QueueSpec, Reserve, Ring,
+                           StopRing, Unreserve,
                           Withdraw)
 
 AGENTS = [AgentSpec("ann"), AgentSpec("bob"), AgentSpec("cat", wrapup_s=0.0), AgentSpec("dan", weight=3.0)]
@@ -260,10 +261,130 @@ def test_empty_can_count_paused_members_as_absent():
     assert not b.empty("q")
 
 
+# -- callers without a line: callback ---------------------------------------------------
+
+def reserves(cmds):
+    return [c.agent for c in cmds if isinstance(c, Reserve)]
+
+
+def test_a_callback_keeps_its_place_and_reserves_an_agent_only_with_a_line_free():
+    a = acd("linear")
+    a.join("c1", "sales", 0)
+    a.join("c2", "sales", 5)
+    a.to_callback("c1", 10)
+    assert a.position("c2", 10) == 2 and a.callers["c1"].lineless
+    # No line free: the callback waits at the head, c2 behind it is served.
+    assert rings(a.login("ann", 20)) == ["ann"] and a.agents["ann"].call == "c2"
+    a.answered("ann", 21)
+    assert reserves(a.login("bob", 22)) == [] and a.agents["bob"].state == "available"
+    # A line frees: bob is kept for c1, the line counted taken.
+    cmds = a.lines_free(1, 23)
+    assert cmds == [Reserve("bob", "c1")] and a.agents["bob"].state == "reserved"
+    assert a.free_lines == 0 and a.staffing("sales") == (2, 2)
+    a.check()
+    # The called party takes the call: bob rings for them, then talks.
+    assert a.callback_answered("c1", 40) == [Ring("bob", "c1")]
+    assert a.answered("bob", 42)[-1] == Connect("bob", "c1")
+    a.ended("c1", 100)
+    assert a.agents["bob"].state == "wrap-up"
+    a.check()
+
+
+def test_a_failed_attempt_frees_the_agent_at_once_and_waits_for_the_retry():
+    a = acd("linear")
+    a.login("ann", 0)
+    a.join("c1", "sales", 0)
+    a.answered("ann", 1)                         # ann busy
+    a.join("cb", "sales", 2)
+    a.to_callback("cb", 3, not_before=float("inf"))
+    a.callback_after("cb", 5, 5)
+    a.login("bob", 6)
+    assert reserves(a.lines_free(2, 7)) == ["bob"]
+    cmds = a.callback_failed("cb", 30, retry_at=90)
+    assert Unreserve("bob", "cb") in cmds and a.agents["bob"].state == "available"
+    a.join("c3", "sales", 31)                    # behind cb, but cb waits for its retry
+    assert a.agents["bob"].call == "c3"
+    a.answered("bob", 32)
+    a.ended("c3", 40)
+    a.lines_free(1, 41)
+    assert reserves(a.tick(89)) == []
+    assert reserves(a.tick(90)) == ["bob"]
+    assert a.position("cb", 90) == 1
+    a.check()
+
+
+def test_a_reserved_agent_who_pauses_loses_the_reservation_not_the_caller():
+    a = acd("linear")
+    a.lines_free(1, 0)
+    a.join("cb", "sales", 0)
+    a.to_callback("cb", 0)
+    assert reserves(a.login("ann", 1)) == ["ann"]
+    cmds = a.pause("ann", "lunch", 2)
+    assert cmds == [Unreserve("ann", "cb")] and a.agents["ann"].state == "paused"
+    # The call going out is not given up: the next agent free is kept for it, no new line.
+    assert reserves(a.login("bob", 3)) == ["bob"] and a.free_lines == 0
+    a.logout("bob", 4)
+    assert a.callback_answered("cb", 5) == []     # nobody kept: waits with a line, first in line
+    assert a.position("cb", 5) == 1 and not a.callers["cb"].lineless
+    assert rings(a.unpause("ann", 6)) == ["ann"]
+    a.check()
+
+
+def test_a_callback_that_expires_leaves_and_frees_its_agent():
+    a = acd("linear")
+    a.lines_free(1, 0)
+    a.login("ann", 0)
+    a.join("c1", "sales", 0)
+    a.answered("ann", 0)
+    a.join("cb", "sales", 1)
+    a.to_callback("cb", 1)
+    a.login("bob", 2)
+    assert a.agents["bob"].state == "reserved"
+    a.leave("cb", 3)
+    assert a.agents["bob"].state == "available" and "cb" not in a.callers
+    a.check()
+
+
+def test_callback_mistakes_change_nothing():
+    a = acd("linear")
+    a.join("c1", "sales", 0)
+    for bad in (lambda: a.callback_answered("c1", 1), lambda: a.callback_failed("c1", 1, 2),
+                lambda: a.callback_after("c1", 1, 1), lambda: a.to_callback("nobody", 1),
+                lambda: a.rejoin("c2", "sales", 1, joined=5), lambda: a.rejoin("c1", "sales", 1, joined=0)):
+        with pytest.raises(ACDError):
+            bad()
+    a.to_callback("c1", 1)
+    with pytest.raises(ACDError):
+        a.to_callback("c1", 2)
+    a.check()
+
+
+def test_callbacks_are_never_withdrawn_for_the_queues_limits():
+    a = acd("linear", max_wait_s=60, support=dict(leave_empty=True))
+    a.lines_free(1, 0)
+    a.join("cb", "sales", 0)
+    a.to_callback("cb", 1)
+    assert a.tick(500) == [] and a.callers["cb"].lineless
+    assert reserves(a.login("ann", 600)) == ["ann"]
+    assert a.callback_answered("cb", 620) == [Ring("ann", "cb")]
+    assert not [c for c in a.tick(640) if isinstance(c, Withdraw)]      # rung again, then waits on
+    assert "cb" in a.callers
+    a.check()
+
+
+def test_rejoin_takes_the_first_join_time():
+    a = acd("linear")
+    a.join("c1", "sales", 0)
+    a.join("c2", "sales", 10)
+    a.rejoin("c3", "sales", 20, joined=5)        # c3 first came at 5, hung up, called again
+    assert [a.position(c, 20) for c in ("c1", "c3", "c2")] == [1, 2, 3]
+
+
 # -- random interleavings -------------------------------------------------------------
 
 OPS = st.lists(st.tuples(st.sampled_from(["join", "leave", "answer", "end", "login", "logout", "pause",
-                                          "unpause", "tick"]),
+                                          "unpause", "tick", "callback", "lines", "cb-answer", "cb-fail",
+                                          "rejoin"]),
                          st.integers(0, 5), st.integers(0, 3), st.floats(0, 40)),
                min_size=1, max_size=120)
 
@@ -278,6 +399,8 @@ def test_random_interleavings_keep_every_invariant(ops, strategy):
     for op, i, j, dt in ops:
         now += dt
         call, agent = f"c{i}", names[j]
+        if op == "join" and call in gone:
+            gone.discard(call)
         ok, out = True, []
         try:
             if op == "join":
@@ -299,6 +422,18 @@ def test_random_interleavings_keep_every_invariant(ops, strategy):
                 out = a.pause(agent, "break", now)
             elif op == "unpause":
                 out = a.unpause(agent, now)
+            elif op == "callback":
+                out = a.to_callback(call, now, not_before=now + dt)
+            elif op == "lines":
+                out = a.lines_free(j, now)
+            elif op == "cb-answer":
+                out = a.callback_answered(call, now)
+            elif op == "cb-fail":
+                out = a.callback_failed(call, now, retry_at=now + dt)
+            elif op == "rejoin":
+                out = a.rejoin(call, "sales" if i % 2 else "support", now, joined=max(0.0, now - dt))
+                joined.add(call)
+                gone.discard(call)
             else:
                 out = a.tick(now)
         except ACDError:
@@ -311,5 +446,8 @@ def test_random_interleavings_keep_every_invariant(ops, strategy):
         # Nobody is left waiting while an eligible agent sits available (every event
         # that went through offered the callers again at its time).
         for c in a.callers.values() if ok else ():
+            if c.lineless and (c.reserved is not None or (not c.dialling and (now < c.not_before
+                                                                              or a.free_lines <= 0))):
+                continue            # kept an agent, or waits for a line or its retry
             if c.agent is None and not c.ringing:
                 assert not a._eligible(c, now), (c.call, a._eligible(c, now))
