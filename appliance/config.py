@@ -40,7 +40,16 @@ The file, by section (see board/demo-office.toml for a full example):
                   longer goes there);
                   announcements: announce_first_s, announce_every_s,
                   announce_position ("yes", "no", "limit"), position_limit,
-                  announce_wait, message (a prompt played every message_every_s)
+                  announce_wait, message (a prompt played every message_every_s);
+                  keys while waiting: exit_key with exit_to = ACTION (leave the queue
+                  for it), callback_key (the callback offer); callback_tries,
+                  callback_retry_s, callback_expiry_s, callback_answer_s (how long a
+                  called-back party has to press 1), callback_min_digits,
+                  callback_max_digits (a plausible number); rejoin_s (a caller who
+                  hung up and calls again from the same number within it gets their
+                  place back; 0: off). The waiting keys must differ from each other and
+                  from the terminator of a menu's collect that leads to the queue (a
+                  key pressed after the entry ended would land here).
   [[agent]]       name, queues = {NAME = LEVEL, ...}, wrapup_s, weight, and one of:
                   phone (an fxs line; with pin, the digits for the feature codes),
                   number (an outside number the box dials on a free line), or
@@ -51,7 +60,9 @@ The file, by section (see board/demo-office.toml for a full example):
                   #), logout, pause (then a reason's key), unpause, status; pause_reasons
                   = {"1" = "lunch", ...}; accept_key (an outside agent takes a call)
 ACTION is one of: menu:NAME, back, top, repeat, operator, hangup, language:LANG,
-queue:NAME, after-hours (what the office does when closed).
+queue:NAME, after-hours (what the office does when closed), callback:QUEUE (the
+callback offer for that queue; a queue's own rules may say just callback, for the
+queue the caller waits in).
 """
 from __future__ import annotations
 
@@ -73,8 +84,13 @@ PLANS = ("itu", "ru", "ua", "us")
 CALLERID = ("none", "bell202", "v23", "dtmf")
 CALLERID_WHEN = ("after-first-ring", "before-first-ring")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-ACTIONS = ("menu", "back", "top", "repeat", "operator", "hangup", "language", "queue", "after-hours")
+ACTIONS = ("menu", "back", "top", "repeat", "operator", "hangup", "language", "queue", "after-hours",
+           "callback")
 NAMED = ("menu", "language", "queue")
+NAME_OPTIONAL = ("callback",)       # callback:QUEUE, or callback in a queue's own rules
+CALLBACK_QUEUE_KEYS = ["exit_key", "exit_to", "callback_key", "callback_tries", "callback_retry_s",
+                       "callback_expiry_s", "callback_answer_s", "callback_min_digits", "callback_max_digits",
+                       "rejoin_s"]
 KEYS = "0123456789*#"
 # A queue's rules that send a caller elsewhere: the limit's keys and the destinations'.
 QUEUE_RULES = ("max_callers", "when_full", "max_wait_s", "when_timeout", "service_level_s", "overflow",
@@ -232,6 +248,16 @@ class Queue:
     announce_wait: bool = True
     message: Optional[str] = None
     message_every_s: float = 60.0
+    exit_key: Optional[str] = None
+    exit_to: Optional[Action] = None
+    callback_key: Optional[str] = None
+    callback_tries: int = 3
+    callback_retry_s: float = 300.0
+    callback_expiry_s: float = 3600.0
+    callback_answer_s: float = 40.0
+    callback_min_digits: int = 5
+    callback_max_digits: int = 15
+    rejoin_s: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -430,12 +456,12 @@ class _Validator:
         if kind not in ACTIONS:
             forms = [f"{a}:" if a in NAMED else a for a in ACTIONS]
             self.bad(path, f"unknown action '{v}'; one of: menu:NAME, back, top, repeat, operator, hangup, "
-                           f"language:LANG, queue:NAME, after-hours{_hint(kind, list(ACTIONS) + forms)}")
+                           f"language:LANG, queue:NAME, after-hours, callback:QUEUE{_hint(kind, list(ACTIONS) + forms)}")
             return None
         if kind in NAMED and not arg:
             self.bad(path, f"'{kind}' needs a name: '{kind}:NAME'")
             return None
-        if kind not in NAMED and arg:
+        if kind not in NAMED and kind not in NAME_OPTIONAL and arg:
             self.bad(path, f"'{kind}' takes no name")
             return None
         return Action(kind, arg)
@@ -509,7 +535,7 @@ class _Validator:
             t = self.table(t, p, ["strategy", "ring_s", "wrapup_s", "widen_s", "ageing_s", "misses_to_pause",
                                   "music", *QUEUE_RULES, "join_empty", "leave_empty", "empty",
                                   "announce_first_s", "announce_every_s", "announce_position", "position_limit",
-                                  "announce_wait", "message", "message_every_s"])
+                                  "announce_wait", "message", "message_every_s"] + CALLBACK_QUEUE_KEYS)
             rules = self.queue_rules(t, p)
             out[name] = Queue(
                 name=name,
@@ -531,6 +557,7 @@ class _Validator:
                 message=self.get(t, p, "message", str, None),
                 message_every_s=self.number(t, p, "message_every_s", float, 60.0, 15.0, 3600.0),
                 **rules,
+                **self.waiting_keys(t, p),
             )
             q = out[name]
             if q.announce_position == "limit" and q.position_limit < 1:
@@ -557,6 +584,30 @@ class _Validator:
                 self.bad(p + (then,), f"needs '{limit}': when a caller goes there")
         out["when_empty"] = self.action(t["when_empty"], p + ("when_empty",)) if "when_empty" in t else None
         return out
+
+    def waiting_keys(self, t: Dict[str, Any], p: Path) -> Dict[str, Any]:
+        """A queue's keys while waiting, its callback and rejoin settings."""
+        exit_key = self.key(t, p, "exit_key", None)
+        callback_key = self.key(t, p, "callback_key", None)
+        exit_to = self.action(t["exit_to"], p + ("exit_to",)) if "exit_to" in t else None
+        if exit_key and callback_key and exit_key == callback_key:
+            self.bad(p + ("callback_key",), f"'{callback_key}' is also this queue's exit_key")
+        if exit_key and "exit_to" not in t:
+            self.bad(p + ("exit_key",), "needs exit_to: where a caller who presses it goes")
+        if "exit_to" in t and not exit_key:
+            self.bad(p + ("exit_to",), "there is no exit_key to reach it")
+        lo = self.number(t, p, "callback_min_digits", int, 5, 1, 20)
+        hi = self.number(t, p, "callback_max_digits", int, 15, 1, 20)
+        if hi < lo:
+            self.bad(p + ("callback_max_digits",), f"{hi} is below callback_min_digits ({lo})")
+            hi = lo
+        return dict(exit_key=exit_key, exit_to=exit_to, callback_key=callback_key,
+                    callback_tries=self.number(t, p, "callback_tries", int, 3, 1, 10),
+                    callback_retry_s=self.number(t, p, "callback_retry_s", float, 300.0, 10.0, 86400.0),
+                    callback_expiry_s=self.number(t, p, "callback_expiry_s", float, 3600.0, 60.0, 7 * 86400.0),
+                    callback_answer_s=self.number(t, p, "callback_answer_s", float, 40.0, 10.0, 180.0),
+                    callback_min_digits=lo, callback_max_digits=hi,
+                    rejoin_s=self.number(t, p, "rejoin_s", float, 120.0, 0.0, 86400.0))
 
     def agents(self, doc: Any) -> Tuple[Agent, ...]:
         if not isinstance(doc, list):
@@ -925,6 +976,8 @@ class _Validator:
                 self.bad(path, f"no queue '{a.arg}'{_hint(a.arg, list(office.queues))}")
             if a.kind == "after-hours" and office.hours.after_hours is None:
                 self.bad(path, "the office has no after-hours path (hours.after_hours)")
+            if a.kind == "callback":
+                self.check_callback(office, a, path)
 
         def check_prompt(name: Optional[str], path: Path) -> None:
             if name is not None and name not in prompts:
@@ -961,6 +1014,8 @@ class _Validator:
                 if a is not None and a.kind == "queue" and a.arg == q.name:
                     self.bad(("queue", q.name, key), f"sends callers back to the queue they leave")
             check_prompt(q.message, ("queue", q.name, "message"))
+            check_action(q.exit_to, ("queue", q.name, "exit_to"))
+            self.check_waiting_keys(office, q)
         if office.operator is not None:
             # The operator is the box's own queue and agent of that name (supervisor.py).
             if "operator" in office.queues:
@@ -992,13 +1047,36 @@ class _Validator:
             check_action(a, ("callerid", "rule", i, "then"))
         self.trapped(office)
 
+    def check_callback(self, office: Office, a: Action, path: Path) -> None:
+        if a.arg and a.arg not in office.queues:
+            self.bad(path, f"no queue '{a.arg}'{_hint(a.arg, list(office.queues))}")
+        elif not a.arg and path[0] != "queue":
+            self.bad(path, "'callback' needs the queue whose place the caller keeps here: 'callback:QUEUE'")
+        elif not any(ln.kind == "fxo" for ln in office.lines):
+            self.bad(path, "the office has no line (kind fxo) to call back on")
+
+    def check_waiting_keys(self, office: Office, q: Queue) -> None:
+        p: Path = ("queue", q.name)
+        if q.callback_key and not any(ln.kind == "fxo" for ln in office.lines):
+            self.bad(p + ("callback_key",), "the office has no line (kind fxo) to call back on")
+        if q.exit_to is not None and q.exit_to == Action("queue", q.name):
+            self.bad(p + ("exit_to",), f"leads back into queue '{q.name}', the one the caller leaves")
+        for m in office.menus.values():
+            c = m.collect
+            if c is None or c.then != Action("queue", q.name) or not c.terminator:
+                continue
+            for name in ("exit_key", "callback_key"):
+                if getattr(q, name) == c.terminator:
+                    self.bad(p + (name,), f"'{c.terminator}' ends the entry of menu '{m.name}', which leads "
+                                          f"here: one pressed after its entry ended would land in the queue")
+
     def trapped(self, office: Office) -> None:
         """Menus from which nothing a caller does or fails to do ever leads out: a loop
         with no way out. The ways out are hangup and the operator. From a menu, menu:NAME
         leads to that menu; top and language:LANG (which starts the menus again in that
         language) to the entry menu; back to a menu that leads here."""
         menus = office.menus
-        exits = {"hangup", "operator", "queue", "after-hours"}
+        exits = {"hangup", "operator", "queue", "after-hours", "callback"}
 
         def edges(m: Menu) -> List[Action]:
             if not m.keys and not m.collect:
