@@ -29,6 +29,9 @@ Rules:
     unless the queue sends them on (full, waited too long, nobody to answer): resume()
     then takes them on from the queue's action, as a new step of the same call.
   - after-hours does what the office does out of hours (hours.after_hours).
+    callback:QUEUE (or callback, for the queue the caller is in) hands them to the
+    queue's callback offer (ToCallback) the same way. A caller who leaves a queue by
+    its exit key goes on with resume() too.
   - Once ended (hung up on, handed over, or the caller gone) the flow takes no more
     events and returns no commands.
 """
@@ -77,6 +80,13 @@ class ToQueue:
 
 
 @dataclass(frozen=True)
+class ToCallback:
+    """The caller is offered a callback that keeps their place in this queue ("": the
+    queue they wait in)."""
+    queue: str = ""
+
+
+@dataclass(frozen=True)
 class Note:
     """A line for the call log: kind is menu, digits, language, invalid, no-input,
     blocked, after-hours, vip or end (detail: the outcome)."""
@@ -84,7 +94,7 @@ class Note:
     detail: str = ""
 
 
-Command = Union[Ask, Announce, ToOperator, ToQueue, HangUp, Note]
+Command = Union[Ask, Announce, ToOperator, ToQueue, HangUp, Note, ToCallback]
 
 # How a call that leaves the menus ends, for the call log: hung up on by a menu's
 # design (completed) or after too many invalid entries or silences, handed to the
@@ -232,6 +242,8 @@ class CallFlow:
             return self._end("operator", ToOperator())
         if kind == "queue":
             return self._end("queued", ToQueue(action.arg))
+        if kind == "callback":
+            return self._end("queued", ToCallback(action.arg))
         return self._end(why, HangUp())
 
     def _enter(self, name: str, short: bool = False) -> List[Command]:

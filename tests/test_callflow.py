@@ -244,3 +244,30 @@ def test_resume_is_only_for_a_caller_in_a_queue(office):
     f.start()
     with pytest.raises(CallFlowError, match="cannot resume from a queue: it is waiting for ask"):
         f.resume(config.Action("hangup"), "full")
+
+
+def test_leaving_a_queue_the_flow_goes_on_from_the_action(office):
+    from appliance.config import Action
+    f = CallFlow(office, "0501234567")
+    f.start()
+    f.entered("1", "max")
+    cmds = f.entered("1", "max")                        # sales, new order: queued
+    assert cmds[-1] == ToQueue("sales") and f.outcome == "queued"
+    cmds = f.resume(Action("menu", "support"), "exit-key")      # the queue's exit key
+    assert notes(cmds)[:2] == [("left-queue", "exit-key: menu:support"), ("menu", "support")]
+    assert plays(cmds) == ("support",) and not f.ended
+    cmds = f.entered("#", "max")                        # back goes where the caller came from
+    assert notes(cmds, "menu") == [("menu", "sales")]
+    with pytest.raises(CallFlowError):
+        f.resume(Action("hangup"), "exit-key")          # not in a queue now
+
+
+def test_callback_action_hands_the_caller_to_the_offer(office):
+    from appliance.callflow import ToCallback
+    from appliance.config import Action
+    f = CallFlow(office, "0501234567")
+    f.start()
+    f.entered("1", "max")
+    f.entered("1", "max")
+    cmds = f.resume(Action("callback", "sales"), "timeout")
+    assert cmds[-1] == ToCallback("sales") and f.outcome == "queued"
