@@ -33,6 +33,11 @@ Rules:
     file there, or another SQLite database, is not taken for one.
   - Every failure reaches the caller as CallLogError, with a message that names the
     file or the call. A refused request changes nothing in the log.
+  - A queue callback: the call that asked for it ends as "callback"; the box's calls
+    back to that caller are one row of their own (started when the callback is
+    confirmed, on the pseudo-line "callback", its attempts as events naming the line
+    each went out on), linked to it by callback_of, ending answered, no-answer,
+    expired or abandoned (the called party gone before an agent took the call).
 """
 from __future__ import annotations
 
@@ -45,7 +50,7 @@ from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Optional, Tuple
 
 OUTCOMES = ("completed", "answered", "invalid", "no-input", "abandoned", "after-hours", "blocked", "operator",
-            "interrupted", "error", "transferred")
+            "interrupted", "error", "transferred", "callback", "no-answer", "expired")
 PRESENTATIONS = ("", "private", "unavailable")     # "" when the number was presented
 DTMF = "0123456789*#ABCD"
 APPLICATION_ID = 0x43414C4C                        # "CALL" in the file's header
@@ -96,6 +101,10 @@ MIGRATIONS: List[str] = [
         source TEXT    NOT NULL DEFAULT ''     -- a phone's line name, 'console' or 'acd'
     );
     CREATE INDEX agent_events_by_agent ON agent_events (agent, at);
+    """,
+    """
+    ALTER TABLE calls ADD COLUMN callback_of INTEGER REFERENCES calls (id);
+    CREATE INDEX calls_by_callback_of ON calls (callback_of) WHERE callback_of IS NOT NULL;
     """,
 ]
 
@@ -320,6 +329,30 @@ class CallLog:
                 "VALUES (?, ?, ?, ?, ?, ?)", (line, channel, caller, name, presentation, at)).lastrowid
         self._calls[call] = _InProgress(start=at, last=at)
         return call
+
+    def start_callback(self, of: int, at: float, number: str) -> int:
+        """The calls back to the caller of call `of` (a row of their own, linked to it);
+        returns its id. The row is committed now."""
+        _int(of, "call id")
+        self.call(of)
+        call = self.start("callback", 0, at, caller=number)
+        with self._write("linking a callback"):
+            self._conn.execute("UPDATE calls SET callback_of = ? WHERE id = ?", (of, call))
+        return call
+
+    def callback_of(self, call: int) -> Optional[int]:
+        """The call that asked for this callback, or None."""
+        _int(call, "call id")
+        rows = self._read(f"reading call {call}", "SELECT callback_of FROM calls WHERE id = ?", (call,))
+        if not rows:
+            raise CallLogError(f"no call {call} in {self.path}")
+        return rows[0][0]
+
+    def callbacks(self, call: int) -> List[int]:
+        """The rows of the calls back that call `call` asked for."""
+        _int(call, "call id")
+        return [r[0] for r in self._read(f"reading the callbacks of call {call}",
+                                         "SELECT id FROM calls WHERE callback_of = ? ORDER BY id", (call,))]
 
     def caller(self, call: int, at: float, number: str = "", name: str = "", presentation: str = "") -> None:
         """Caller ID came in after the call started (it comes after the first ring on

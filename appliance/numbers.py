@@ -412,6 +412,22 @@ def say_position(lang: str, n: int) -> List[Item]:
     return _after(lang, rules.position_lead, rules.number(n, "m"))
 
 
+def say_digits(lang: str, digits: str) -> List[Item]:
+    """A phone number digit by digit, as it is read back to a caller: "zero five zero ...".
+
+    One voice for the whole number, as for any phrase; spoken, the digits are set apart
+    by commas so the synthesiser pauses between them as a person reading a number does.
+    """
+    rules = _rules(lang)
+    if not isinstance(digits, str) or not digits or not all(d in "0123456789" for d in digits):
+        raise ValueError(f"{digits!r} is not a string of digits 0-9")
+    words = [rules.number(int(d), "m")[0] for d in digits]
+    said = _phrase(lang, words)
+    if isinstance(said[0], Spoken):
+        return [Spoken(lang, ", ".join(words))]
+    return said
+
+
 def recorded_names(lang: str) -> frozenset:
     """Every pack prompt these functions can name for the language (none for Ukrainian)."""
     rules = _rules(lang)

@@ -511,3 +511,20 @@ def test_a_transferred_call_is_an_outcome(tmp_path):
         log.event(call, T0 + 30, "transferred", "204")
         log.end(call, T0 + 32, "transferred")
         assert log.call(call).outcome == "transferred"
+
+
+def test_a_callback_is_a_row_of_its_own_linked_to_the_call_that_asked(tmp_path):
+    with CallLog.open(tmp_path / "calls.db") as log:
+        asked = log.start("line1", 1, T0, caller="0501234567")
+        log.answered(asked, T0 + 1)
+        log.end(asked, T0 + 60, "callback")
+        back = log.start_callback(asked, T0 + 61, "0501234567")
+        log.event(back, T0 + 300, "callback-attempt", "1 of 3: 0501234567 on line2")
+        log.end(back, T0 + 340, "no-answer")
+        assert log.callback_of(back) == asked and log.callback_of(asked) is None
+        assert log.callbacks(asked) == [back]
+        row = log.call(back)
+        assert (row.line, row.caller, row.outcome) == ("callback", "0501234567", "no-answer")
+        assert log.call(asked).outcome == "callback"
+        with pytest.raises(CallLogError):
+            log.start_callback(asked + 99, T0, "1")

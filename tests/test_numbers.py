@@ -378,3 +378,15 @@ def test_every_prompt_name_is_in_the_installed_pack(lang):
     assert made == set(recorded_names(lang)), "recorded_names() lists exactly what can be said"
     missing = sorted(n for n in made if not (folder / f"{n}.wav").is_file())
     assert not missing, f"{pack.package} has no file for: {missing}"
+
+
+def test_say_digits_one_voice_per_language():
+    from appliance.numbers import say_digits
+    en = say_digits("en", "0509")
+    assert [i.name for i in en] == ["digits/0", "digits/5", "digits/0", "digits/9"]
+    ru = say_digits("ru", "12")
+    assert [i.text for i in ru] == ["один", "два"] and all(isinstance(i, Recorded) for i in ru)
+    assert say_digits("uk", "210") == [Spoken("uk", "два, один, нуль")]
+    for bad in ("", "12a", "+380", 123):
+        with pytest.raises(ValueError):
+            say_digits("en", bad)
