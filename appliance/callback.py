@@ -309,3 +309,50 @@ class Callback:
     def _finish(self, outcome: str) -> List[Command]:
         self.state, self.outcome = "done", outcome
         return [Finish(outcome)]
+
+
+# -- what is said, built in -------------------------------------------------------------
+# An office may record its own under [prompts.NAME]; these are spoken until it does.
+# {office} is the office's name.
+PHRASES = {
+    "callback_offer": {
+        "en": "We will call you back on",
+        "ru": "Мы перезвоним вам по номеру",
+        "uk": "Ми передзвонимо вам за номером",
+    },
+    "callback_offer_keys": {
+        "en": "To confirm, press 1. To enter another number, press 2.",
+        "ru": "Для подтверждения нажмите 1. Чтобы ввести другой номер, нажмите 2.",
+        "uk": "Щоб підтвердити, натисніть 1. Щоб ввести інший номер, натисніть 2.",
+    },
+    "callback_enter": {
+        "en": "Please enter the number we should call you back on, then press the hash key.",
+        "ru": "Введите номер, по которому вам перезвонить, и нажмите решётку.",
+        "uk": "Введіть номер, за яким вам передзвонити, і натисніть решітку.",
+    },
+    "callback_bad_number": {
+        "en": "That does not look like a telephone number.",
+        "ru": "Это не похоже на номер телефона.",
+        "uk": "Це не схоже на номер телефону.",
+    },
+    "callback_thanks": {
+        "en": "Thank you. We will call you back, and you keep your place in the queue. Goodbye.",
+        "ru": "Спасибо. Мы вам перезвоним, ваше место в очереди сохранено. До свидания.",
+        "uk": "Дякуємо. Ми вам передзвонимо, ваше місце в черзі збережено. До побачення.",
+    },
+    "callback_intro": {
+        "en": "Hello, this is your call back from {office}.",
+        "ru": "Здравствуйте, это обратный звонок от компании {office}.",
+        "uk": "Добрий день, це зворотний дзвінок від компанії {office}.",
+    },
+    "callback_press_1": {
+        "en": "To be connected, press 1.",
+        "ru": "Чтобы соединиться, нажмите 1.",
+        "uk": "Щоб з'єднатися, натисніть 1.",
+    },
+    "queue_welcome_back": {
+        "en": "Welcome back. You keep your place in the queue.",
+        "ru": "С возвращением. Ваше место в очереди сохранено.",
+        "uk": "З поверненням. Ваше місце в черзі збережено.",
+    },
+}

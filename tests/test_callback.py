@@ -132,3 +132,17 @@ def test_events_out_of_place_are_refused():
             bad()
     with pytest.raises(ValueError):
         Callback("+380", 0)
+
+
+def test_every_phrase_the_machines_name_is_built_in_in_every_language():
+    from appliance.callback import PHRASES
+    from appliance.numbers import LANGUAGES
+    o = CallbackOffer("")
+    named = {p.name for c in o.start() + o.entered("12", "terminator") + o.entered("0501234567", "terminator")
+             + o.entered("1", "max") if isinstance(c, (Ask, Say)) for p in c.parts if isinstance(p, Phrase)}
+    cb = Callback("0501234567", 0)
+    cb.turn(0)
+    named |= {p.name for c in cb.dialled(1) for p in c.parts if isinstance(p, Phrase)}
+    assert named | {"queue_welcome_back"} == set(PHRASES)
+    for name, by_lang in PHRASES.items():
+        assert set(by_lang) == set(LANGUAGES), name
