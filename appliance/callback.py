@@ -26,7 +26,8 @@ Rules of a callback (Callback), once the caller has hung up:
     reserved agent is held at most answer_s plus the dialling.
   - 1 is the answer (Answered): the box rings the kept agent and the customer hears
     music until they pick up. Other keys are ignored for the rest of answer_s.
-  - No key in answer_s, busy tone, or the line dropping before the 1: the attempt
+  - No key in answer_s (told by tick: the prompt plays over and over, so the line's
+    own key timeout never runs), busy tone, or the line dropping before the 1: the attempt
     failed (the line is hung up, the agent freed at once). The next attempt comes
     retry_s later, unless that was the tries-th attempt (outcome "no-answer") or the
     retry would fall after expiry_s from confirmation (outcome "expired").
@@ -285,6 +286,10 @@ class Callback:
         return self._finish("answered")
 
     def tick(self, at: float, open_now: bool = True) -> List[Command]:
+        """Time passes: the answer time of an attempt runs out (the prompt loops, so the
+        line's own key timeout never comes), a waiting callback expires."""
+        if self.state == "offering" and at >= self.answer_by:
+            return self._failed("no answer", at)
         if self.state != "waiting":
             return []
         if at >= self.expires_at:

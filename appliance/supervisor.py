@@ -47,6 +47,22 @@ Rules:
     call ends as "transferred". The box cannot see that call end either: the agent
     stays on a call for the queue's mean handle time (their busy_s while the queue has
     too little history), then has their wrap-up, then is available.
+  - Keys while waiting: a queue with an exit_key or a callback_key collects one key at
+    a time beside the music and announcements (collection restarted when it times
+    out). The exit key leaves the queue and the call flow goes on from exit_to; the
+    callback key (or a callback action) starts the callback offer (callback.py), with
+    the announcements held meanwhile. An agent free during the offer takes the call.
+  - A confirmed callback gives up the caller's line and keeps their place in the ACD;
+    the call that asked ends as "callback" and the calls back get a row of their own.
+    When the ACD reserves an agent for it, the box seizes a free line (_free_line),
+    dials, and plays "this is your call back ... press 1" over and over; the 1 answers
+    the line, rings the reserved agent and the customer waits with music from there
+    like any caller. Failed attempts retry, and expire, as callback.py says; a waiting
+    callback also expires when the office closes. Callbacks live in memory: a box that
+    restarts loses them (their rows end as interrupted).
+  - Rejoin: a caller with a presented number who hangs up while waiting and calls the
+    same queue again within its rejoin_s is told "welcome back" and joins as of their
+    first join time.
 """
 from __future__ import annotations
 
@@ -57,13 +73,17 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
+import math
+
+from appliance import callback as cb_
 from appliance import callflow
 from appliance import acd as acd_
 from appliance import featurecode
 from appliance.announce import Announcer, AnnouncePolicy
 from appliance.prompts import PromptLoadError
 from appliance.waits import WaitHistory
-from appliance.callflow import Announce, Ask, CallFlow, HangUp, Note, ToOperator, ToQueue
+from appliance.callflow import Announce, Ask, CallFlow, HangUp, Note, ToCallback, ToOperator, ToQueue
+from appliance.numbers import say_digits
 from appliance.binding import EngineError
 from appliance.config import Action, Line, Office, Queue
 from appliance.engine import CallerID, Engine, Event, Play
@@ -112,6 +132,9 @@ class PromptBank:
     def ids(self, name: str, language: str) -> List[int]:
         return self._ids[name, language]
 
+    def has(self, name: str, language: str) -> bool:
+        return (name, language) in self._ids
+
     def text(self, name: str, language: str) -> str:
         return self._text.get((name, language), "")
 
@@ -141,11 +164,27 @@ class Call:
     sent_from: Tuple[str, ...] = ()       # queues whose rules sent the caller on
     heard: List[str] = field(default_factory=list)  # prompts played, for a console
     transfer_to: str = ""                 # the extension it is being transferred to
+    keys_on: bool = False                 # collecting the queue's keys while waiting
+    offer: Optional[cb_.CallbackOffer] = None       # the callback offer under way
+    job: Optional["CallbackJob"] = None   # a line calling a callback back, until the 1
+    acd_key: str = ""                     # a call back: the ACD's name of the call that asked
 
     @property
     def key(self) -> str:
         """The call's name in the ACD."""
-        return str(self.log_id)
+        return self.acd_key or str(self.log_id)
+
+
+@dataclass
+class CallbackJob:
+    """A confirmed callback: the machine, whose place it keeps, and its call-log row."""
+    cb: cb_.Callback
+    key: str                              # the ACD's name (of the call that asked)
+    queue: str
+    origin: Call
+    language: str
+    row: Optional[int] = None             # its own call-log row, once the asking call ended
+    line: Optional[Call] = None           # the attempt under way
 
 
 class Supervisor:
@@ -178,6 +217,8 @@ class Supervisor:
         self.announcers[OPERATOR] = Announcer(AnnouncePolicy())
         self.waits: Dict[str, WaitHistory] = {q: WaitHistory() for q in self.acd.queues} if self.acd else {}
         self._agents_init(office)
+        self.callbacks: Dict[str, CallbackJob] = {}                 # by ACD key
+        self.left: Dict[Tuple[str, str], Tuple[float, float]] = {}  # (number, queue): joined, left
         if self.acd is not None:
             for name in [*self.phone_of, *self.number_of, *self.extension_of]:
                 self.acd.login(name, 0.0)
@@ -226,7 +267,9 @@ class Supervisor:
                 self._line_event(line, ev)
         if self.deferred or self.transferred:
             self._agents_tick()
-        if self.acd is not None and self.call_of:
+        if self.acd is not None and (self.call_of or self.callbacks):
+            if self.callbacks:
+                self._callbacks_tick()
             self._acd(self.acd.tick(self.clock()), None)
             self._announce()
         elif self.acd is not None and self._wrap_up_over():
@@ -251,6 +294,7 @@ class Supervisor:
                 self.waits[call.queue].answered(call.talk_from - call.queued_at)
                 self.waits[call.queue].rang(call.talk_from - call.rung_at)
                 self.log.event(call.log_id, self.now(ev), "connected", c.agent)
+                self._keys_off(call)
                 if c.agent in self.extension_of:
                     self._transfer(call, c.agent, ev)
                 else:
@@ -263,6 +307,8 @@ class Supervisor:
             elif isinstance(c, acd_.Paused):
                 # The ACD keeps the agent's state; the agent log says why they stopped ringing.
                 self._agent_log(c.agent, "pause", c.reason, "acd")
+            elif isinstance(c, (acd_.Reserve, acd_.Unreserve)):
+                self._reserved(c, ev)
 
     def carry_out(self, commands) -> None:
         """ACD commands from outside the event flow (a console logging an agent in)."""
@@ -300,7 +346,7 @@ class Supervisor:
         at = self.clock()
         for call in list(self.call_of.values()):
             c = self.acd.callers.get(call.key)
-            if c is None or c.agent is not None or call.announcing:
+            if c is None or c.agent is not None or call.announcing or call.offer is not None:
                 continue
             staffed, busy = self.acd.staffing(call.queue)
             position = self.acd.position(call.key, at)
@@ -347,7 +393,7 @@ class Supervisor:
         if not self._hold(call, ev):
             return
         vip = self.office.callerid.is_vip(call.caller)
-        self._acd(self.acd.join(call.key, name, self.clock(ev), priority=1 if vip else 0), ev)
+        self._join(call, name, ev, 1 if vip else 0)
 
     def _rule(self, call: Call, q: Queue) -> Optional[Tuple[str, Action]]:
         """The rule that sends a caller about to join q elsewhere, as (why, where), or None."""
@@ -381,6 +427,9 @@ class Supervisor:
         port = ev.channel
         call = self.calls.get(port)
         k = ev.kind
+        if call is not None and call.job is not None:
+            self._callback_line_event(call, ev)
+            return
         if k == "callerid":
             if call is None:        # before the first ring: the call starts with it
                 call = self._begin(line, ev)
@@ -414,6 +463,13 @@ class Supervisor:
             call.announcing = False
             if call.agent is None and call.key in self.call_of:
                 self._hold(call, ev)
+        elif k == "collected" and ev.reason != "cancelled" and call.offer is not None:
+            self._offer_do(call, call.offer.entered(ev.text, ev.reason), ev)
+        elif k == "collected" and ev.reason != "cancelled" and call.keys_on:
+            self._waiting_key(call, ev)
+        elif (k == "play-done" and ev.reason == "complete" and call.offer is not None
+              and call.offer.state == "thanks"):
+            self._offer_do(call, call.offer.played(), ev)
         elif call.flow is None or call.flow.ended:
             return
         elif k == "collected" and ev.reason != "cancelled":
@@ -457,6 +513,9 @@ class Supervisor:
                 self._queue(call, OPERATOR, ev)
             elif isinstance(c, ToQueue):
                 self._queue(call, c.queue, ev)
+            elif isinstance(c, ToCallback):
+                # A queue's rule sends the caller here from the queue they were in.
+                self._to_callback(call, c.queue or call.queue or (call.sent_from[-1] if call.sent_from else ""), ev)
             elif isinstance(c, HangUp):
                 self._try(call, ev, lambda: e.hangup(port))
                 self._finish(call, ev, call.flow.outcome or "completed")
@@ -498,9 +557,12 @@ class Supervisor:
         if self.calls.get(call.port) is not call:
             return
         del self.calls[call.port]
+        outcome = self._callback_or_rejoin(call, ev, outcome)
         self.call_of.pop(call.key, None)
-        # A transferred call stays the agent's in the ACD after it leaves the box.
-        if self.acd is not None and call.key in self.acd.callers and call.key not in self.transferred:
+        # A transferred call stays the agent's in the ACD after it leaves the box; a
+        # confirmed callback keeps the caller's place without their line.
+        if (self.acd is not None and call.key in self.acd.callers and call.key not in self.transferred
+                and call.key not in self.callbacks):
             at = self.clock(ev)
             if call.agent is not None:
                 self.waits[call.queue].handled(at - call.talk_from)
@@ -824,6 +886,263 @@ class Supervisor:
             if self._try(call, ev, lambda: e.hangup(call.port)):
                 self._finish(call, ev, "abandoned")
 
+    # -- keys while waiting, the callback offer, rejoin -------------------------------
+
+    def _join(self, call: Call, name: str, ev: Event, priority: int) -> None:
+        """Into the ACD: as of their first join if they come back in time, then the
+        queue's keys."""
+        at = self.clock(ev)
+        q = self.office.queues.get(name)
+        back = self.left.pop((call.caller, name), None) if call.caller and not call.presentation else None
+        if q is not None and back is not None and q.rejoin_s > 0 and at - back[1] <= q.rejoin_s:
+            self.log.event(call.log_id, self.now(ev), "rejoined", f"{name}: place kept from {back[0]:.1f} s")
+            self._acd(self.acd.rejoin(call.key, name, at, joined=back[0], priority=priority), ev)
+            items = self._phrases(call, (cb_.Phrase("queue_welcome_back"),), ev)
+            if items and call.agent is None and self.calls.get(call.port) is call:
+                # Said instead of the music, which comes back after it.
+                call.announcing = self._try(call, ev, lambda: self.engine.play(call.port, items))
+        else:
+            self._acd(self.acd.join(call.key, name, at, priority=priority), ev)
+        self._keys_on(call, ev)
+
+    def _keys_on(self, call: Call, ev: Optional[Event]) -> None:
+        q = self.office.queues.get(call.queue or "")
+        if (q is None or not (q.exit_key or q.callback_key) or call.flow is None or call.agent is not None
+                or self.calls.get(call.port) is not call):
+            return
+        call.keys_on = self._try(call, ev, lambda: self.engine.collect(call.port, 1, "", 30000, 30000))
+
+    def _keys_off(self, call: Call) -> None:
+        """No more keys for the queue: an agent has the call."""
+        if call.keys_on or call.offer is not None:
+            try:
+                self.engine.cancel_collect(call.port)
+            except EngineError:
+                pass        # it had ended
+        call.keys_on, call.offer = False, None
+
+    def _waiting_key(self, call: Call, ev: Event) -> None:
+        call.keys_on = False
+        q = self.office.queues[call.queue]
+        key = ev.text[:1]
+        if key and key == q.exit_key and q.exit_to is not None and q.exit_to.kind != "callback":
+            self._acd(self.acd.leave(call.key, self.clock(ev)), ev)
+            self._send_on(call, "exit-key", q.exit_to, ev)
+        elif key and (key == q.callback_key or key == q.exit_key):
+            self.log.event(call.log_id, self.now(ev), "callback-key", f"{call.queue}: {key}")
+            self._offer(call, ev)
+        else:
+            self._keys_on(call, ev)         # silence, or a key that does nothing here
+
+    def _to_callback(self, call: Call, queue: str, ev: Event) -> None:
+        """A callback action: into the queue first if the caller is not in it yet."""
+        if call.key not in self.call_of:
+            self._queue(call, queue, ev)
+            if self.calls.get(call.port) is not call:
+                return
+        self._offer(call, ev)
+
+    def _offer(self, call: Call, ev: Event) -> None:
+        q = self.office.queues[call.queue]
+        if call.keys_on:
+            self._keys_off(call)
+        call.announcing = False
+        call.offer = cb_.CallbackOffer(call.caller, call.presentation, q.callback_min_digits, q.callback_max_digits)
+        self._offer_do(call, call.offer.start(), ev)
+
+    def _offer_do(self, call: Call, commands: List[cb_.Command], ev: Event) -> None:
+        e, port = self.engine, call.port
+        for c in commands:
+            if isinstance(c, cb_.Note):
+                self.log.event(call.log_id, self.now(ev), c.kind, c.detail)
+            elif isinstance(c, (cb_.Ask, cb_.Say)):
+                items = self._phrases(call, c.parts, ev)
+                if not items:
+                    self._offer_do(call, [cb_.Cancelled("prompt missing")], ev)
+                    return
+                if isinstance(c, cb_.Say):
+                    if not self._try(call, ev, lambda: e.play(port, items)):
+                        return
+                elif not self._try(call, ev, lambda: (e.play(port, items, interruptible=True), e.collect(
+                        port, c.max_digits, c.terminator, int(c.timeout_s * 1000), int(c.interdigit_s * 1000)))):
+                    return
+            elif isinstance(c, cb_.Confirmed):
+                self._confirmed(call, c.number, ev)
+            elif isinstance(c, cb_.Cancelled):
+                call.offer = None
+                if self._hold(call, ev):
+                    self._keys_on(call, ev)
+            elif isinstance(c, cb_.HangUp):
+                self._try(call, ev, lambda: e.hangup(port))
+                self._finish(call, ev, "callback")
+
+    def _confirmed(self, call: Call, number: str, ev: Event) -> None:
+        """The caller gives up their line and keeps their place; offered to no agent
+        until the call that asked has ended."""
+        q = self.office.queues[call.queue]
+        at = self.clock(ev)
+        job = cb_.Callback(number, at, q.callback_tries, q.callback_retry_s, q.callback_expiry_s,
+                           q.callback_answer_s)
+        lang = call.flow.language if call.flow else self.office.language
+        self.callbacks[call.key] = CallbackJob(job, call.key, call.queue, call, lang)
+        self.call_of.pop(call.key, None)
+        self._acd(self.acd.to_callback(call.key, at, not_before=math.inf), ev)
+
+    def _callback_or_rejoin(self, call: Call, ev: Optional[Event], outcome: str) -> str:
+        """At a call's end: a confirmed callback begins its own life (the call ends as
+        "callback"); a caller who gave up waiting is remembered for rejoin_s."""
+        job = self.callbacks.get(call.key)
+        at = self.clock(ev)
+        if job is not None and job.origin is call and job.row is None:
+            job.row = self.log.start_callback(call.log_id, self.now(ev), job.cb.number)
+            self.log.event(job.row, self.now(ev), "callback-queued", f"{job.queue}: {job.cb.number}")
+            self._acd(self.acd.callback_after(call.key, at, at), ev)
+            return "callback"
+        c = self.acd.callers.get(call.key) if self.acd is not None else None
+        q = self.office.queues.get(call.queue or "")
+        if (c is not None and c.agent is None and q is not None and q.rejoin_s > 0 and call.flow is not None
+                and call.caller and not call.presentation):
+            self.left[(call.caller, call.queue)] = (c.joined, at)
+            for k in [k for k, (_, left) in self.left.items() if at - left > 86400]:
+                del self.left[k]        # long gone: no queue keeps a place that long
+        return outcome
+
+    def _phrases(self, call: Call, parts, ev: Optional[Event]) -> List[Play]:
+        """Built-in phrases (the office's own prompt of the name if it has one) and
+        numbers, in the call's language; [] (logged) if one cannot be loaded."""
+        lang = call.flow.language if call.flow else (call.job.language if call.job else self.office.language)
+        bank = call.bank or self.bank
+        ids: List[int] = []
+        names: List[str] = []
+        try:
+            for p in parts:
+                if isinstance(p, cb_.Digits):
+                    prompts = self.library.say(say_digits(lang, p.digits))
+                    ids += self.library.register(self.engine, prompts)
+                    names.append(p.digits)
+                elif bank.has(p.name, lang):
+                    ids += bank.ids(p.name, lang)
+                    names.append(p.name)
+                else:
+                    text = cb_.PHRASES[p.name][lang].format(office=self.office.name)
+                    ids += self.library.register(self.engine, [self.library.spoken(lang, text, name=p.name)])
+                    names.append(p.name)
+        except (PromptLoadError, AttributeError) as err:     # AttributeError: no library
+            self.log.event(call.log_id, self.now(ev), "error", f"callback prompts: {err}")
+            return []
+        call.heard.extend(names)
+        if self.on_play:
+            self.on_play(call, names)
+        return [Play.of_prompt(i) for i in ids]
+
+    # -- calling back ------------------------------------------------------------------
+
+    def _free_lines(self) -> int:
+        """How many lines _free_line could give now."""
+        n = 0
+        for ln in self.office.lines:
+            port = self.ports.get(ln.name)
+            if ln.kind == "fxo" and port is not None and port not in self.calls and port not in self.leg_at:
+                try:
+                    n += self.engine.state(port) == "idle"
+                except EngineError:
+                    pass
+        return n
+
+    def _callbacks_tick(self) -> None:
+        at = self.clock()
+        when = dt.datetime.fromtimestamp(self.now(), dt.timezone.utc)
+        open_now = self.is_open(when)
+        for job in list(self.callbacks.values()):
+            if job.row is not None:
+                self._callback_do(job, job.cb.tick(at, open_now), None)
+        if self.callbacks:
+            self._acd(self.acd.lines_free(self._free_lines(), at), None)
+
+    def _reserved(self, c, ev: Optional[Event]) -> None:
+        job = self.callbacks.get(c.call)
+        if job is None or job.row is None:
+            return
+        at = self.clock(ev)
+        if isinstance(c, acd_.Unreserve):
+            self.log.event(job.row, self.now(ev), "unreserved", c.agent)
+            return
+        self.log.event(job.row, self.now(ev), "reserved", c.agent)
+        if job.cb.state != "waiting":
+            return              # an attempt under way got another agent kept for it
+        if self._free_line() is None:
+            # Taken since the ACD counted it: the callback waits at the head for the next.
+            self._acd(self.acd.callback_failed(c.call, at, retry_at=at), ev)
+            return
+        self._callback_do(job, job.cb.turn(at), ev)
+
+    def _callback_do(self, job: CallbackJob, commands: List[cb_.Command], ev: Optional[Event]) -> None:
+        at, e = self.clock(ev), self.engine
+        for c in commands:
+            line = job.line
+            try:
+                if isinstance(c, cb_.Note):
+                    self.log.event(job.row, self.now(ev), c.kind, c.detail)
+                elif isinstance(c, cb_.Dial):
+                    port = self._free_line()
+                    if port is None:
+                        raise EngineError("no free line to call back on")
+                    call = Call(port, self.line_of[port], job.row, caller=c.number, bank=self.bank,
+                                queue=job.queue, acd_key=job.key, job=job)
+                    job.line = call
+                    self.calls[port] = call
+                    self.log.event(job.row, self.now(ev), "dial", f"{call.line.name} {c.number}")
+                    e.seize(port)
+                    e.dial(port, c.number)
+                elif isinstance(c, cb_.Ask):
+                    items = self._phrases(line, c.parts, ev)
+                    if not items:
+                        raise EngineError("no prompts to play")
+                    e.play(line.port, items, loop=c.loop, interruptible=True)
+                    e.collect(line.port, 1, "", int(c.timeout_s * 1000), int(c.timeout_s * 1000))
+                elif isinstance(c, cb_.HangUp):
+                    job.line = None
+                    self.calls.pop(line.port, None)
+                    e.hangup(line.port)
+                elif isinstance(c, cb_.Retry):
+                    self._acd(self.acd.callback_failed(job.key, at, retry_at=c.at), ev)
+                elif isinstance(c, cb_.Answered):
+                    # From here the call back is a caller like any other, at the head of the line.
+                    e.answer(line.port)
+                    self.log.answered(job.row, self.now(ev))
+                    line.job, job.line = None, None
+                    del self.callbacks[job.key]
+                    line.queued_at = at
+                    line.announce = self.announcers[job.queue].join(at)
+                    self.call_of[job.key] = line
+                    if self._hold(line, ev):
+                        self._acd(self.acd.callback_answered(job.key, at), ev)
+                elif isinstance(c, cb_.Finish):
+                    self.callbacks.pop(job.key, None)
+                    caller = self.acd.callers.get(job.key)
+                    if caller is not None and caller.dialling:
+                        self._acd(self.acd.callback_failed(job.key, at, retry_at=math.inf), ev)
+                    if caller is not None:
+                        self._acd(self.acd.leave(job.key, at), ev)
+                    self.log.end(job.row, self.now(ev), c.outcome)
+            except EngineError as err:
+                self.log.event(job.row, self.now(ev), "error", str(err))
+                if job.line is not None and job.cb.state in ("dialling", "offering"):
+                    self._callback_do(job, job.cb.hung_up(at), ev)
+                return
+
+    def _callback_line_event(self, call: Call, ev: Event) -> None:
+        job, k, at = call.job, ev.kind, self.clock(ev)
+        state = job.cb.state
+        if k == "dialed" and state == "dialling":
+            self._callback_do(job, job.cb.dialled(at), ev)
+        elif k == "tone" and ev.tone == "busy" and ev.b and state in ("dialling", "offering"):
+            self._callback_do(job, job.cb.busy(at), ev)
+        elif k == "hangup" and state in ("dialling", "offering"):
+            self._callback_do(job, job.cb.hung_up(at), ev)
+        elif k == "collected" and ev.reason != "cancelled" and state == "offering":
+            self._callback_do(job, job.cb.key(ev.text, ev.reason, at), ev)
+
 
 @dataclass
 class Leg:
@@ -832,7 +1151,6 @@ class Leg:
     port: int
     call: str                   # the ACD's key of the caller it is for
     state: str = "dialling"     # then offering (the prompt, waiting for the key), connected
-
 
 
 def announce_policy(q: Queue) -> AnnouncePolicy:

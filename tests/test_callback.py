@@ -100,6 +100,14 @@ def test_no_answer_retries_then_gives_up_after_the_tries():
     assert cmds[-1] == Finish("no-answer") and cb.done
 
 
+def test_the_answer_time_runs_out_on_the_clock():
+    cb = Callback("0501234567", 0, tries=3, retry_s=60, answer_s=40)
+    attempt(cb, 0)                                          # dialled at 2: answer by 42
+    assert cb.tick(41.9) == []
+    cmds = cb.tick(42)
+    assert ("callback-failed", "attempt 1: no answer") in notes(cmds) and cmds[-1] == Retry(102)
+
+
 def test_expiry_while_waiting_by_time_and_by_hours():
     cb = Callback("0501234567", 0, expiry_s=600)
     assert cb.tick(599) == []
@@ -112,7 +120,7 @@ def test_expiry_while_waiting_by_time_and_by_hours():
 def test_an_attempt_under_way_is_let_finish_and_a_retry_past_expiry_expires():
     cb = Callback("0501234567", 0, tries=5, retry_s=300, expiry_s=600, answer_s=40)
     attempt(cb, 100)
-    assert cb.tick(700, open_now=False) == []            # under way: not cut off
+    assert cb.tick(130, open_now=False) == []            # under way: not cut off
     cmds = cb.hung_up(420)                                # retry at 720 > expiry at 600
     assert cmds[-1] == Finish("expired") and cb.attempts == 1
 
