@@ -225,3 +225,16 @@ queues = { sales = 2 }
     assert dict(f.pause_reasons) == {"1": "lunch", "2": "training"} and f.accept_key == "1"
     # Without a [features] table the *7x block and three reasons are there all the same.
     assert config.load(str(CONFIGS / "good.toml")).features == config.Features()
+
+
+def test_a_queues_keys_while_waiting_and_callback_settings():
+    text = DEMO.read_text(encoding="utf-8").replace(
+        'music = "macroform-cold_day"\n',
+        'music = "macroform-cold_day"\nexit_key = "0"\nexit_to = "menu:support"\ncallback_key = "1"\n'
+        'callback_tries = 2\ncallback_retry_s = 120\nrejoin_s = 0\n', 1)
+    office = config.parse(text.encode(), "office.toml")
+    q = office.queues["sales"]
+    assert (q.exit_key, q.exit_to, q.callback_key) == ("0", config.Action("menu", "support"), "1")
+    assert (q.callback_tries, q.callback_retry_s, q.rejoin_s) == (2, 120.0, 0.0)
+    s = office.queues["support"]
+    assert (s.exit_key, s.callback_key, s.rejoin_s, s.callback_expiry_s) == (None, None, 120.0, 3600.0)
