@@ -930,7 +930,7 @@ class Supervisor:
             self._send_on(call, "exit-key", q.exit_to, ev)
         elif key and (key == q.callback_key or key == q.exit_key):
             self.log.event(call.log_id, self.now(ev), "callback-key", f"{call.queue}: {key}")
-            self._offer(call, ev)
+            self._offer_callback(call, ev)
         else:
             self._keys_on(call, ev)         # silence, or a key that does nothing here
 
@@ -940,9 +940,9 @@ class Supervisor:
             self._queue(call, queue, ev)
             if self.calls.get(call.port) is not call:
                 return
-        self._offer(call, ev)
+        self._offer_callback(call, ev)
 
-    def _offer(self, call: Call, ev: Event) -> None:
+    def _offer_callback(self, call: Call, ev: Event) -> None:
         q = self.office.queues[call.queue]
         if call.keys_on:
             self._keys_off(call)
