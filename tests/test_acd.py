@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 
 from appliance.acd import (ACD, ACDError, AgentSpec, BusyAgent, Connect, Paused, QueueSpec, Reserve, Ring,
                            StopRing, Unreserve,
-                          Withdraw)
+                           Withdraw)
 
 AGENTS = [AgentSpec("ann"), AgentSpec("bob"), AgentSpec("cat", wrapup_s=0.0), AgentSpec("dan", weight=3.0)]
 
