@@ -16,6 +16,7 @@ from appliance.box import DEMO_OFFICE, Box
 from appliance.featurecode import Refuse, Tell
 from appliance.prompts import PromptLibrary
 from appliance.sim import identify_prompt, level_dbm0
+from tests.test_supervisor import call, run_until
 
 pytestmark = pytest.mark.slow
 
@@ -97,19 +98,6 @@ def keep_events(box: Box) -> None:
         box.sim.events.extend(batch.events)
         return feed(batch)
     box.sim.feed = keeping
-
-
-def run_until(box: Box, cond, limit_s: float = 40.0) -> None:
-    end = box.engine.now_ms + limit_s * 1000
-    while box.engine.now_ms < end:
-        box.run(0.1, paced=False)
-        if cond():
-            return
-    raise AssertionError(f"not within {limit_s} s; the box said:\n{box.out.getvalue()[-3000:]}")
-
-
-def call(box: Box, line: str = "line1"):
-    return box.supervisor.calls.get(box.ports[line])
 
 
 def queue_a_caller(box: Box, queue: str, line: str = "line1") -> None:

@@ -13,6 +13,7 @@ from appliance import config
 from appliance.box import DEMO_OFFICE, Box
 from appliance.prompts import PromptLibrary
 from appliance.sim import level_dbm0
+from tests.test_supervisor import call, run_until
 
 pytestmark = pytest.mark.slow
 
@@ -39,19 +40,6 @@ def box(tmp_path, library):
     b.supervisor.hours_override = True
     yield b
     b.close()
-
-
-def run_until(box: Box, cond, limit_s: float = 40.0) -> None:
-    end = box.engine.now_ms + limit_s * 1000
-    while box.engine.now_ms < end:
-        box.run(0.1, paced=False)
-        if cond():
-            return
-    raise AssertionError(f"not within {limit_s} s; the box said:\n{box.out.getvalue()[-3000:]}")
-
-
-def call(box: Box, line: str = "line1"):
-    return box.supervisor.calls.get(box.ports[line])
 
 
 def queued_in_sales(box: Box, line: str = "line1", number: str = "0501234567"):
