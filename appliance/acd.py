@@ -225,6 +225,16 @@ class ACD:
         line = [x for x in self._order(at) if x.queue == c.queue and x.agent is None]
         return line.index(c) + 1
 
+    def positions(self, at: float) -> Dict[str, int]:
+        """Every waiting caller's position, as position() tells it, from one ordering."""
+        out: Dict[str, int] = {}
+        count: Dict[str, int] = {}
+        for c in self._order(at):
+            if c.agent is None:
+                count[c.queue] = count.get(c.queue, 0) + 1
+                out[c.call] = count[c.queue]
+        return out
+
     def staffing(self, queue: str) -> Tuple[int, int]:
         """The queue's members staffed (logged in and not paused), and how many of those
         are busy (ringing, on a call or in wrap-up): what a wait estimate goes by."""

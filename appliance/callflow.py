@@ -32,6 +32,9 @@ Rules:
     callback:QUEUE (or callback, for the queue the caller is in) hands them to the
     queue's callback offer (ToCallback) the same way. A caller who leaves a queue by
     its exit key goes on with resume() too.
+  - A call on a line with a queue of its own (the line key `queue`) joins it at once,
+    where the entry menu would start; blocking, after-hours and caller-ID rules come
+    first as for any call.
   - Once ended (hung up on, handed over, or the caller gone) the flow takes no more
     events and returns no commands.
 """
@@ -111,8 +114,9 @@ class CallFlowError(Exception):
 
 
 class CallFlow:
-    def __init__(self, office: Office, caller: str = "", open_now: bool = True):
+    def __init__(self, office: Office, caller: str = "", open_now: bool = True, queue: Optional[str] = None):
         self.office = office
+        self.line_queue = queue
         self.caller = caller
         self.open_now = open_now
         self.language = office.language
@@ -149,6 +153,8 @@ class CallFlow:
         rule = cid.route(self.caller)
         if rule is not None:
             return out + self._do(rule)
+        if self.line_queue is not None:
+            return out + self._do(Action("queue", self.line_queue))
         return out + self._enter(office.entry)
 
     # Events.

@@ -52,6 +52,25 @@ def _run(args) -> int:
         return 1
 
 
+def _simulate(args) -> int:
+    from appliance import calllog, config, prompts, simulate, traffic
+
+    try:
+        return simulate.run(args.config, args.traffic, args.out, seed=args.seed, db_path=args.db)
+    except (config.ConfigError, traffic.TrafficError) as e:
+        for p in e.problems:
+            print(p, file=sys.stderr)
+        n = len(e.problems)
+        print(f"appliance simulate: {n} problem{'s' if n != 1 else ''}", file=sys.stderr)
+        return 1
+    except (calllog.CallLogError, prompts.PromptLoadError, simulate.SimulateError) as e:
+        print(f"appliance simulate: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"appliance simulate: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        return 1
+
+
 def _demo(args) -> int:
     from appliance import demo
 
@@ -87,6 +106,17 @@ def main(argv=None) -> int:
     p.add_argument("--for", dest="seconds", type=float, help="stop by itself after this many seconds")
     p.add_argument("--fast", action="store_true", help="run the clock free instead of in real time")
     p.set_defaults(func=_run)
+
+    p = sub.add_parser("simulate", help="a day of scripted calls through the office, as fast as it runs",
+                       description="Run the office's supervisor (menus, queues, announcements, call log) on the "
+                                   "simulated board without audio, on its own clock, with the callers and agents "
+                                   "of a traffic file; write one JSON line per call and print a summary.")
+    p.add_argument("--config", required=True, help="the office's TOML file")
+    p.add_argument("--traffic", required=True, help="the traffic file (TOML): hours, calls, agents, times")
+    p.add_argument("--seed", type=int, help="the random seed (default: the traffic file's)")
+    p.add_argument("--out", required=True, help="where to write the calls, one JSON object a line")
+    p.add_argument("--db", help="keep the call log in this SQLite file (default: a temporary one)")
+    p.set_defaults(func=_simulate)
 
     p = sub.add_parser("demo", help="a live call on the simulated board, events printed as they happen")
     p.add_argument("--fast", action="store_true", help="run the clock free instead of in real time")

@@ -17,7 +17,8 @@ The file, by section (see board/demo-office.toml for a full example):
   [office]        name, timezone, languages (the first is the default), entry menu,
                   operator (the phone port that takes operator calls, or none)
   [[line]]        name, channel, kind (fxo | fxs), law, plan, rings, callerid,
-                  callerid_when
+                  callerid_when, queue (fxo only: calls on the line skip the menus
+                  and join this queue at once)
   [prompts.NAME]  per language: "text to speak", {sound = "pack-name"}, {file = "path"},
                   {say = "text", in = "ru"} (text in another language's voice), or a
                   list of these played one after another
@@ -136,6 +137,7 @@ class Line:
     rings: int = 2
     callerid: str = "v23"
     callerid_when: str = "after-first-ring"
+    queue: Optional[str] = None         # calls skip the menus and join it
 
 
 @dataclass(frozen=True)
@@ -728,8 +730,8 @@ class _Validator:
         channels: Dict[int, int] = {}
         for i, t in enumerate(doc):
             p: Path = ("line", i)
-            t = self.table(t, p, ["name", "channel", "kind", "law", "plan", "rings", "callerid", "callerid_when"],
-                           ["name", "channel"])
+            t = self.table(t, p, ["name", "channel", "kind", "law", "plan", "rings", "callerid", "callerid_when",
+                                  "queue"], ["name", "channel"])
             ln = Line(
                 name=self.get(t, p, "name", str, f"line{i + 1}"),
                 channel=self.number(t, p, "channel", int, i + 1, 1, 4096),
@@ -739,6 +741,7 @@ class _Validator:
                 rings=self.number(t, p, "rings", int, 2, 0, 20),
                 callerid=self.choice(t, p, "callerid", CALLERID, "v23"),
                 callerid_when=self.choice(t, p, "callerid_when", CALLERID_WHEN, "after-first-ring"),
+                queue=self.get(t, p, "queue", str, None),
             )
             if ln.name in names:
                 self.bad(p + ("name",), f"'{ln.name}' is already the name of line {names[ln.name] + 1}")
@@ -1042,6 +1045,7 @@ class _Validator:
             for q in ag.queues:
                 if q not in office.queues:
                     self.bad(("agent", i, "queues", q), f"no queue '{q}'{_hint(q, list(office.queues))}")
+        self.line_queues(office)
         check_prompt(office.callerid.blocked_prompt, ("callerid", "blocked_prompt"))
         for i, (_, a) in enumerate(office.callerid.rules):
             check_action(a, ("callerid", "rule", i, "then"))
@@ -1069,6 +1073,16 @@ class _Validator:
                 if getattr(q, name) == c.terminator:
                     self.bad(p + (name,), f"'{c.terminator}' ends the entry of menu '{m.name}', which leads "
                                           f"here: one pressed after its entry ended would land in the queue")
+
+    def line_queues(self, office: Office) -> None:
+        """A line's queue: one the office has, on a line callers ring."""
+        for i, ln in enumerate(office.lines):
+            if ln.queue is None:
+                continue
+            if ln.queue not in office.queues:
+                self.bad(("line", i, "queue"), f"no queue '{ln.queue}'{_hint(ln.queue, list(office.queues))}")
+            elif ln.kind != "fxo":
+                self.bad(("line", i, "queue"), "only an exchange line (fxo) takes calls to queue")
 
     def trapped(self, office: Office) -> None:
         """Menus from which nothing a caller does or fails to do ever leads out: a loop

@@ -168,6 +168,17 @@ class Call:
     offer: Optional[cb_.CallbackOffer] = None       # the callback offer under way
     job: Optional["CallbackJob"] = None   # a line calling a callback back, until the 1
     acd_key: str = ""                     # a call back: the ACD's name of the call that asked
+    # What the box knew as the caller joined a queue, and at the first wait figure it
+    # said (the estimate behind it, unrounded): what a simulation's report compares.
+    joined_position: int = 0
+    joined_staffed: int = 0
+    joined_busy: int = 0
+    first_estimate_s: Optional[float] = None
+    first_estimate_at: float = 0.0                  # engine seconds
+    first_estimate_position: int = 0
+    first_estimate_staffed: int = 0
+    first_estimate_busy: int = 0
+    first_figure_s: Optional[int] = None            # the band ceiling said
 
     @property
     def key(self) -> str:
@@ -344,14 +355,15 @@ class Supervisor:
         if self.library is None:
             return
         at = self.clock()
+        positions = self.acd.positions(at)      # one ordering of the callers, not one per caller
         for call in list(self.call_of.values()):
             c = self.acd.callers.get(call.key)
             if c is None or c.agent is not None or call.announcing or call.offer is not None:
                 continue
+            position = positions[call.key]
+            if call.announce.next_due(position) > at:
+                continue                        # nothing due: no estimate to work out
             staffed, busy = self.acd.staffing(call.queue)
-            position = self.acd.position(call.key, at)
-            if at < call.announce.next_due(position):
-                continue            # nothing due: spare the estimate
             estimate = self.waits[call.queue].estimate(position - 1, busy, staffed, self.acd.busy(call.queue, at),
                                                        call.queue, call.key, self.acd.queues[call.queue].wrapup_s)
             a = call.announce.due(at, position, estimate, staffed, bool(c.ringing))
@@ -372,6 +384,10 @@ class Supervisor:
                            f"{a.kind} position={a.position} wait={a.wait}" + (f" message={a.periodic}"
                                                                               if a.periodic else ""))
             call.heard.extend(names)
+            if a.wait is not None and call.first_estimate_s is None:
+                call.first_estimate_s, call.first_estimate_at, call.first_figure_s = estimate, at, a.wait
+                call.first_estimate_position, call.first_estimate_staffed = position, staffed
+                call.first_estimate_busy = busy
             if self.on_play:
                 self.on_play(call, names)
             call.announcing = self._try(call, None, lambda: self.engine.play(
@@ -393,7 +409,10 @@ class Supervisor:
         if not self._hold(call, ev):
             return
         vip = self.office.callerid.is_vip(call.caller)
+        call.joined_staffed, call.joined_busy = self.acd.staffing(name)
         self._join(call, name, ev, 1 if vip else 0)
+        if call.key in self.acd.callers and self.acd.callers[call.key].agent is None:
+            call.joined_position = self.acd.position(call.key, self.clock(ev))
 
     def _rule(self, call: Call, q: Queue) -> Optional[Tuple[str, Action]]:
         """The rule that sends a caller about to join q elsewhere, as (why, where), or None."""
@@ -490,7 +509,7 @@ class Supervisor:
             return
         self.log.answered(call.log_id, self.now(ev))
         when = dt.datetime.fromtimestamp(self.now(ev), dt.timezone.utc)
-        call.flow = CallFlow(self.office, call.caller, open_now=self.is_open(when))
+        call.flow = CallFlow(self.office, call.caller, open_now=self.is_open(when), queue=call.line.queue)
         self._carry_out(call, call.flow.start(), ev)
 
     def _carry_out(self, call: Call, commands: List[callflow.Command], ev: Event) -> None:
