@@ -64,7 +64,7 @@ class Distribution:
 
 @dataclass(frozen=True)
 class Hour:
-    calls: int
+    calls: float            # the mean of the hour's Poisson number of arrivals
     agents: int
 
 
@@ -227,7 +227,7 @@ class _TrafficValidator(_Validator):
         for i, t in enumerate(doc):
             p: Path = ("hour", i)
             t = self.table(t, p, ["calls", "agents"], ["calls", "agents"])
-            out.append(Hour(self.number(t, p, "calls", int, 0, 0, MAX_CALLS_PER_HOUR),
+            out.append(Hour(self.number(t, p, "calls", float, 0.0, 0.0, MAX_CALLS_PER_HOUR),
                             self.number(t, p, "agents", int, 0, 0, 10_000)))
         if not doc:
             self.bad(("hour",), "needs at least one [[hour]]")
