@@ -47,14 +47,14 @@ import time
 import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, TextIO, Tuple
+from typing import Callable, Dict, List, Optional, TextIO, Tuple
 
 import numpy as np
 
 from appliance import config, traffic as traffic_
 from appliance.acd import ACDError
 from appliance.calllog import CallLog
-from appliance.engine import FRAME, SAMPLE_RATE
+from appliance.engine import FRAME, SAMPLE_RATE, Event
 from appliance.prompts import PromptLibrary
 from appliance.sim import SimOffice
 from appliance.supervisor import OPERATOR, Call, PromptBank, Supervisor
@@ -96,8 +96,10 @@ def office_for(office: config.Office, queue: Optional[str]) -> config.Office:
 
 class Simulation:
     def __init__(self, office: config.Office, traffic: traffic_.Traffic, seed: Optional[int] = None,
-                 log_path: Optional[Path] = None, library: Optional[PromptLibrary] = None):
+                 log_path: Optional[Path] = None, library: Optional[PromptLibrary] = None,
+                 watch: Optional[Callable[[List[Event]], None]] = None):
         traffic_.check(traffic, office)
+        self.watch = watch              # sees every batch's events (a test listening to the lines)
         self.traffic = traffic
         self.seed = traffic.seed if seed is None else seed
         self.office = office_for(office, traffic.queue)
@@ -191,6 +193,8 @@ class Simulation:
             if events:
                 sup.handle(events)
                 self._far_events(events)
+                if self.watch is not None:
+                    self.watch(events)
             elif sup.call_of:
                 sup.handle(events)      # time passing: ACD ring time-outs, wrap-ups, announcements
             if self.pending_logout:
@@ -346,13 +350,14 @@ class Simulation:
                    "joined_s": None, "position": None, "agents_staffed": None, "agents_busy": None,
                    "announced_wait_s": None, "announced_at_s": None, "announced_position": None,
                    "announced_staffed": None, "announced_busy": None, "spoken_wait_s": None, "wait_s": None,
-                   "outcome": None, "talk_s": None, "agent": None, "handle_s": round(a.handle_s, 3),
+                   "outcome": None, "talk_s": None, "agent": None, "ended_s": None, "handle_s": round(a.handle_s, 3),
                    "patience_s": round(a.patience_s, 3) if math.isfinite(a.patience_s) else None}
             if c is None:
                 rec["outcome"] = a.outcome or "unfinished"
                 out.append(rec)
                 continue
             rec["line"] = c.line.name
+            rec["ended_s"] = round(a.ended_at, 3)
             if c.queue is None:
                 rec["outcome"] = "menu_only"
                 out.append(rec)

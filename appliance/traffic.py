@@ -156,6 +156,13 @@ def check(traffic: Traffic, office: Office) -> None:
 
 
 class _TrafficValidator(_Validator):
+    def number(self, doc, path, key, kind: type, default, lo, hi):
+        v = self.get(doc, path, key, kind, default)
+        if v is not None and not lo <= v <= hi:
+            self.bad(path + (key,), f"{v:g} is out of range ({lo:g} to {hi:g})")
+            return default
+        return v
+
     def traffic(self, doc: Dict[str, Any]) -> Traffic:
         top = self.table(doc, (), ["seed", "start", "queue", "digits", "agents_of", "service_level_s", "caller_ids",
                                    "handle", "patience", "answer", "hour"], ["handle", "hour"])
