@@ -36,6 +36,18 @@ def test_nobody_logged_in_the_caller_waits_then_the_first_agent_rings():
     a.check()
 
 
+def test_positions_of_everyone_are_each_caller_s_position():
+    a = acd(ageing_s=30)
+    a.join("c1", "sales", 0)
+    a.join("c2", "support", 1)
+    a.join("c3", "sales", 2, priority=1)
+    a.join("c4", "sales", 3)
+    a.login("ann", 4)                            # ann rings for c3: still in line
+    for at in (5, 40, 100):
+        assert a.positions(at) == {c: a.position(c, at) for c in ("c1", "c2", "c3", "c4")}
+    a.answered("ann", 6)                         # c3 connected: out of the line
+    assert a.positions(7) == {"c1": 1, "c2": 1, "c4": 2}
+
 def test_answer_talk_wrapup_then_available():
     a = acd(wrapup_s=10)
     a.login("ann", 0)

@@ -176,6 +176,15 @@ def test_caller_id_rule_replaces_the_entry_menu(office, tmp_path):
     assert notes(cmds, "language") == [("language", "ru")] and cmds[-1].language == "ru"
 
 
+
+def test_a_line_with_a_queue_skips_the_menus(office):
+    f = CallFlow(office, "0501234567", queue="support")
+    cmds = f.start()
+    assert cmds == [Note("end", "queued"), ToQueue("support")] and f.ended and f.outcome == "queued"
+    # After hours the office's after-hours path still comes first.
+    f = CallFlow(office, queue="support", open_now=False)
+    assert notes(f.start())[:2] == [("after-hours", ""), ("menu", "closed")]
+
 # The caller hangs up at each step of a path through the menus.
 STEPS = [("entered", ("1", "max")), ("entered", ("2", "max")), ("entered", ("12", "terminator")),
          ("entered", ("4321", "terminator"))]
