@@ -307,7 +307,11 @@ class Simulation:
         self._at(now + handle, "talked", (port, agent.call))
 
     def _do_talked(self, now: float, port: int, key: str) -> None:
-        if self.engine.state(port + 1) != "idle":
+        agent = self.sup.acd.agents[self.sup.agent_at[port]]
+        # Only this call: one ended from the caller's side may have been followed by the
+        # next ring. A phone picked up for a ring that stopped as it was answered is
+        # put down too.
+        if (agent.call == key or agent.state not in ("ringing", "on-call")) and self.engine.state(port + 1) != "idle":
             self.sim.agents[self.sim.phones.index(port)].hangup()
 
     def _do_hour(self, now: float, h: int) -> None:
