@@ -20,7 +20,8 @@ Rules:
     of the office) or presses the traffic's digits a second after the box answers. In
     a queue, a caller not connected to an agent within their patience hangs up.
   - Agents: at each hour the first `agents` members of the staffed queue are logged
-    in and the others logged out, through the ACD as the console does it; an agent on
+    in and the others logged out, as the console does it (the agent log says
+    "traffic"); an agent on
     a call is logged out when the call ends. An agent's phone is picked up after the
     drawn ring delay, if it still rings; the agent talks for the caller's drawn handle
     time and puts the phone down.
@@ -52,7 +53,6 @@ from typing import Callable, Dict, List, Optional, TextIO, Tuple
 import numpy as np
 
 from appliance import config, traffic as traffic_
-from appliance.acd import ACDError
 from appliance.calllog import CallLog
 from appliance.engine import FRAME, SAMPLE_RATE, Event
 from appliance.prompts import PromptLibrary
@@ -62,9 +62,10 @@ from appliance.supervisor import OPERATOR, Call, PromptBank, Supervisor
 MAX_STEP_S = 1.0
 DRAIN_S = 4 * 3600.0
 PRESS_AFTER_S = 1.0
+SOURCE = "traffic"          # who logged agents in and out, for the agent log
 # Outcomes of the call log, as a simulation's report names them.
-OUTCOMES = {"answered": "answered", "operator": "answered", "abandoned": "abandoned", "callback": "callback",
-            "overflow": "overflow"}
+OUTCOMES = {"answered": "answered", "operator": "answered", "transferred": "answered", "abandoned": "abandoned",
+            "callback": "callback", "overflow": "overflow"}
 
 
 class SimulateError(Exception):
@@ -324,9 +325,9 @@ class Simulation:
             if k < want:
                 self.pending_logout.discard(name)
                 if a.state == "logged-out":
-                    self.sup.carry_out(acd.login(name, self.sup.clock()))
+                    self.sup.agent_do(name, "login", source=SOURCE)
                 elif a.state == "paused":
-                    self.sup.carry_out(acd.unpause(name, self.sup.clock()))
+                    self.sup.agent_do(name, "unpause", source=SOURCE)
             elif a.state != "logged-out":
                 self.pending_logout.add(name)
         self._logouts(now)
@@ -338,11 +339,9 @@ class Simulation:
             if a.state == "logged-out":
                 self.pending_logout.discard(name)
             elif a.state != "on-call":
-                try:
-                    self.sup.carry_out(acd.logout(name, self.sup.clock()))
-                except ACDError:
-                    continue
-                self.pending_logout.discard(name)
+                self.sup.agent_do(name, "logout", source=SOURCE)
+                if a.state == "logged-out":
+                    self.pending_logout.discard(name)
 
     # -- what came of it -----------------------------------------------------------
 
@@ -362,6 +361,17 @@ class Simulation:
                 continue
             rec["line"] = c.line.name
             rec["ended_s"] = round(a.ended_at, 3)
+            if c.queue is None and c.sent_from:
+                # A queue's rule sent the caller on (full, waited too long, overflow), and
+                # no other queue took them: the call left the queues there.
+                joined = c.sent_on_at > 0
+                rec.update(queue=c.sent_from[0], outcome=OUTCOMES.get(a.outcome, "overflow"),
+                           joined_s=round(c.queued_at, 3) if joined else None,
+                           position=c.joined_position or None, agents_staffed=c.joined_staffed,
+                           agents_busy=c.joined_busy,
+                           wait_s=round(c.sent_on_at - c.queued_at, 3) if joined else 0.0)
+                out.append(rec)
+                continue
             if c.queue is None:
                 rec["outcome"] = "menu_only"
                 out.append(rec)

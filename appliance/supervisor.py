@@ -179,6 +179,7 @@ class Call:
     first_estimate_staffed: int = 0
     first_estimate_busy: int = 0
     first_figure_s: Optional[int] = None            # the band ceiling said
+    sent_on_at: float = 0.0                         # engine seconds: a queue's rule sent it on
 
     @property
     def key(self) -> str:
@@ -435,6 +436,7 @@ class Supervisor:
         at = self.now(ev)
         self.log.event(call.log_id, at, why, f"{call.sent_from[-1] if not joined else call.queue} -> {action}")
         if joined:
+            call.sent_on_at = self.clock(ev)
             self.call_of.pop(call.key, None)
             call.sent_from += (call.queue,)
             call.queue, call.announce, call.announcing = None, None, False

@@ -148,7 +148,8 @@ def check(traffic: Traffic, office: Office) -> None:
                                              f"{len(members)} member{'s' if len(members) != 1 else ''}")
         for a in office.agents:
             if staffed in a.queues and a.phone not in phones:
-                v.bad(("hour",), f"agent {a.name} of queue '{staffed}' has no phone port to answer on")
+                v.bad(("hour",), f"agent {a.name} of queue '{staffed}' is not at a phone port of the box: "
+                                 "a simulation answers agents' phones only")
     if not [ln for ln in office.lines if ln.kind == "fxo"]:
         v.bad((), f"{office.path}: the office has no exchange line (fxo) for callers to ring")
     if v.problems:

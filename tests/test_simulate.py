@@ -216,6 +216,20 @@ def test_a_key_the_menu_does_not_know_ends_in_the_menus(tmp_path):
     assert calls and all(c["outcome"] == "menu_only" and c["queue"] is None for c in calls)
 
 
+def test_callers_a_queue_sends_on_are_overflow(tmp_path):
+    """A queue that lets callers wait 30 s at most, then says goodbye: those it sends on
+    leave the queues as overflow, after their 30 s; nobody is answered by nobody."""
+    text = SMALL.read_text(encoding="utf-8").replace('strategy = "linear"\n',
+                                                     'strategy = "linear"\nmax_wait_s = 30\nwhen_timeout = "hangup"\n')
+    office = tmp_path / "office.toml"
+    office.write_text(text, encoding="utf-8")
+    day = traffic_file(tmp_path, [(20, 0)], patience='distribution = "none"')
+    calls = run_in_process(office, day)
+    reached = [c for c in calls if c["outcome"] != "blocked"]
+    assert reached and all(c["outcome"] == "overflow" and c["queue"] == "support" for c in reached), reached
+    assert all(c["wait_s"] == pytest.approx(30, abs=1.1) for c in reached)
+
+
 def test_lines_of_the_office_itself_keep_their_menus(tmp_path):
     """`queue` in the traffic file changes a copy of the office, not the office."""
     office = config.load(str(SMALL))
