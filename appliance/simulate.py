@@ -377,6 +377,8 @@ class Simulation:
                 out.append(rec)
                 continue
             answered = c.agent is not None
+            # A caller who took the callback offer left the line with their place kept:
+            # their wait here is to that moment; the call back is a row of its own.
             rec.update(queue=c.queue, joined_s=round(c.queued_at, 3), position=c.joined_position,
                        agents_staffed=c.joined_staffed, agents_busy=c.joined_busy,
                        outcome=OUTCOMES.get(a.outcome, a.outcome if answered else "abandoned"),
