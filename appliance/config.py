@@ -340,38 +340,50 @@ class ConfigError(Exception):
 
 def load(path: str) -> Office:
     """Reads and validates the file; raises ConfigError listing every problem."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_BYTES + 1)
-    except OSError as e:
-        raise ConfigError([Problem(path, 0, "", f"cannot read: {e.strerror or e}")]) from None
-    return parse(data, path)
+    return parse(read_file(path, ConfigError), path)
 
 
 def parse(data: bytes, path: str = "<config>") -> Office:
+    doc, text = read_toml(data, path, ConfigError, "a configuration file")
+    v = _Validator(path, Positions(text))
+    office = v.office(doc)
+    if v.problems:
+        raise ConfigError(v.problems)
+    return office
+
+
+def read_file(path: str, error=ConfigError) -> bytes:
+    """A file's bytes, at most one more than MAX_BYTES so that parse can refuse it."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(MAX_BYTES + 1)
+    except OSError as e:
+        raise error([Problem(path, 0, "", f"cannot read: {e.strerror or e}")]) from None
+
+
+def read_toml(data: bytes, path: str, error=ConfigError, what: str = "a configuration file"):
+    """The TOML document and its text, or `error` naming the line of the first thing that
+    stops it being one: too large, not UTF-8, binary, a syntax error. Shared by every
+    file the box reads in TOML (the office, a traffic file)."""
     if len(data) > MAX_BYTES:
-        raise ConfigError([Problem(path, 0, "", f"larger than {MAX_BYTES // 1024} KiB: not a configuration file")])
+        raise error([Problem(path, 0, "", f"larger than {MAX_BYTES // 1024} KiB: not {what}")])
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
-        raise ConfigError([Problem(path, line, "", f"not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start})")]) \
+        raise error([Problem(path, line, "", f"not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start})")]) \
             from None
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
-        raise ConfigError([Problem(path, line, "", "binary data (a NUL byte): not a TOML file")])
+        raise error([Problem(path, line, "", "binary data (a NUL byte): not a TOML file")])
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         m = re.search(r"\(at line (\d+), column \d+\)", str(e))
         line = int(m.group(1)) if m else 0
         msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(e)) or "not valid TOML"
-        raise ConfigError([Problem(path, line, "", f"TOML syntax: {msg}")]) from None
-    v = _Validator(path, Positions(text))
-    office = v.office(doc)
-    if v.problems:
-        raise ConfigError(v.problems)
-    return office
+        raise error([Problem(path, line, "", f"TOML syntax: {msg}")]) from None
+    return doc, text
 
 
 # -- validation -----------------------------------------------------------------------
@@ -1015,7 +1027,7 @@ class _Validator:
                     self.bad(("queue", q.name, key), f"'{a}' means nothing once a caller has left the menus: "
                                                      "use menu:NAME, queue:NAME, operator, after-hours or hangup")
                 if a is not None and a.kind == "queue" and a.arg == q.name:
-                    self.bad(("queue", q.name, key), f"sends callers back to the queue they leave")
+                    self.bad(("queue", q.name, key), "sends callers back to the queue they leave")
             check_prompt(q.message, ("queue", q.name, "message"))
             check_action(q.exit_to, ("queue", q.name, "exit_to"))
             self.check_waiting_keys(office, q)

@@ -23,16 +23,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import tomllib
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from appliance.config import ConfigError, Office, Problem, _Validator, _hint
+from appliance.config import MAX_BYTES, ConfigError, Office, _Validator, _hint, read_file, read_toml  # noqa: F401
 from appliance.tomlpos import Path, Positions
 
-MAX_BYTES = 1 << 20
 DISTRIBUTIONS = ("fixed", "exponential", "lognormal")
 DTMF = set("0123456789*#ABCD")
 MAX_HOURS = 24 * 7
@@ -91,33 +89,11 @@ class Traffic:
 
 
 def load(path: str) -> Traffic:
-    try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_BYTES + 1)
-    except OSError as e:
-        raise TrafficError([Problem(path, 0, "", f"cannot read: {e.strerror or e}")]) from None
-    return parse(data, path)
+    return parse(read_file(path, TrafficError), path)
 
 
 def parse(data: bytes, path: str = "<traffic>") -> Traffic:
-    if len(data) > MAX_BYTES:
-        raise TrafficError([Problem(path, 0, "", f"larger than {MAX_BYTES // 1024} KiB: not a traffic file")])
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        raise TrafficError([Problem(path, line, "", f"not UTF-8 text (byte 0x{data[e.start]:02x} "
-                                                    f"at offset {e.start})")]) from None
-    if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
-        raise TrafficError([Problem(path, line, "", "binary data (a NUL byte): not a TOML file")])
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        m = re.search(r"\(at line (\d+), column \d+\)", str(e))
-        line = int(m.group(1)) if m else 0
-        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(e)) or "not valid TOML"
-        raise TrafficError([Problem(path, line, "", f"TOML syntax: {msg}")]) from None
+    doc, text = read_toml(data, path, TrafficError, "a traffic file")
     v = _TrafficValidator(path, Positions(text))
     traffic = v.traffic(doc)
     if v.problems:
