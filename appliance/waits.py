@@ -39,7 +39,11 @@ Rules:
     either. A caller who finds a free agent waits only for the answer.
   - Asterisk's method (app_queue's announce-holdtime) is here as the yardstick the
     estimate is measured against: a moving average of answered calls' waits, new =
-    (3 old + sample) / 4, announced as that plus 30 s less what the caller has waited.
+    (3 old + sample) / 4, less what the caller has waited, said in whole minutes.
+    app_queue rounds with |average + 30 - waited| / 60 in integer arithmetic: the 30 s
+    is the rounding to the nearest minute, not part of the figure, and the absolute
+    value makes the figure grow again once a caller has waited past the average. The
+    yardstick is the figure before that rounding, as the box's is.
   - No clock: every time is passed in, in seconds.
 """
 from __future__ import annotations
@@ -283,6 +287,14 @@ class AsteriskHoldtime:
         self.holdtime = (3 * self.holdtime + int(waited_s)) // 4
 
     def estimate(self, waited_s: float = 0.0) -> Optional[float]:
+        """What app_queue rounds to the nearest minute and says; None when it says
+        nothing (no average yet). Under half a minute either way it says nothing: 0."""
         if self.holdtime <= 0:
             return None
-        return abs(self.holdtime + 30 - waited_s)
+        return max(abs(self.holdtime + 30 - waited_s) - 30, 0.0)
+
+    def spoken_minutes(self, waited_s: float = 0.0) -> int:
+        """The minutes app_queue says (0: no hold time said)."""
+        if self.holdtime <= 0:
+            return 0
+        return int(abs(self.holdtime + 30 - waited_s) // 60)
