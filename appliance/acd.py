@@ -100,6 +100,7 @@ class Ring:
 class StopRing:
     agent: str
     call: str
+    missed: bool = False        # the ring timed out unanswered (not another's answer, a hang-up)
 
 
 @dataclass(frozen=True)
@@ -427,7 +428,7 @@ class ACD:
         a = self.agents[agent]
         c.ringing.discard(agent)
         a.call, a.call_queue = None, None
-        out: List[Command] = [StopRing(agent, c.call)]
+        out: List[Command] = [StopRing(agent, c.call, missed)]
         a.state, a.idle_since = "available", at
         if missed:
             a.misses += 1

@@ -545,11 +545,15 @@ class CallLog:
         (call, line, channel, caller, name, presentation, start, answer, end, menus, digits,
          outcome, language) = row
         c = self._calls.get(call)
-        if c is not None:               # in progress here: what is held is newer than the row
-            answer, language = c.answer, c.language
-            menus, digits = tuple(c.menus), tuple(c.digits)
-        else:
-            menus = tuple(json.loads(menus))
-            digits = tuple((d["menu"], d["digits"]) for d in json.loads(digits))
-        return Call(call, line, channel, caller, name, presentation, start, answer, end, menus, digits,
-                    outcome, language)
+        if c is None:
+            return call_of_row(row)
+        # In progress here: what is held is newer than the row.
+        return Call(call, line, channel, caller, name, presentation, start, c.answer, end, tuple(c.menus),
+                    tuple(c.digits), outcome, c.language)
+
+
+def call_of_row(row) -> Call:
+    """A Call from a row of the calls table's _COLUMNS, as written."""
+    (call, line, channel, caller, name, presentation, start, answer, end, menus, digits, outcome, language) = row
+    return Call(call, line, channel, caller, name, presentation, start, answer, end, tuple(json.loads(menus)),
+                tuple((d["menu"], d["digits"]) for d in json.loads(digits)), outcome, language)

@@ -299,6 +299,8 @@ class Supervisor:
                 call.rung_at = self.clock(ev)
                 self._ring(c.agent, call, ev)
             elif isinstance(c, acd_.StopRing):
+                if c.missed and call is not None:
+                    self.log.event(call.log_id, self.now(ev), "ring-no-answer", c.agent)
                 self._stop_ring(c.agent)
             elif isinstance(c, acd_.Connect) and call is not None:
                 call.agent = c.agent
@@ -590,6 +592,12 @@ class Supervisor:
                 # The agent's phone (or line) is released before the ACD may ring it again.
                 self._release_agent(call.agent)
                 self._acd(self.acd.ended(call.key, at), ev)
+                a = self.acd.agents[call.agent]
+                if a.state == "wrap-up":
+                    # Reports count it as the agent's time on the call; the ACD may end it
+                    # early (a logout), which the agent log shows.
+                    self.log.event(call.log_id, self.now(ev), "wrap-up",
+                                   f"{call.agent} {a.wrapup_until - at:.1f}")
             else:
                 self.waits[call.queue].abandoned(at - call.queued_at)
                 self._acd(self.acd.leave(call.key, at), ev)

@@ -160,7 +160,7 @@ def test_ring_no_answer_keeps_the_place_and_pauses_after_misses():
     a.join("c1", "sales", 0)
     a.join("c2", "sales", 1)
     cmds = a.tick(15)                            # ann misses c1, is offered it again
-    assert StopRing("ann", "c1") in cmds and Ring("ann", "c1") in cmds
+    assert StopRing("ann", "c1", missed=True) in cmds and Ring("ann", "c1") in cmds
     assert a.position("c1", 15) == 1
     cmds = a.tick(30)
     assert Paused("ann", "no answer") in cmds and a.agents["ann"].state == "paused"
@@ -174,7 +174,7 @@ def test_pause_logout_and_the_caller_leaving_while_rung():
     a.login("ann", 0)
     a.join("c1", "sales", 0)
     cmds = a.pause("ann", "lunch", 1)
-    assert StopRing("ann", "c1") in cmds and a.agents["ann"].reason == "lunch"
+    assert StopRing("ann", "c1", missed=False) in cmds and a.agents["ann"].reason == "lunch"
     a.unpause("ann", 2)
     assert a.agents["ann"].call == "c1"
     assert StopRing("ann", "c1") in a.leave("c1", 3)
@@ -240,7 +240,7 @@ def test_max_wait_withdraws_the_caller_but_not_while_an_agent_rings():
     assert rings(a.login("ann", 65)) == ["ann"]
     assert a.tick(75) == []
     out = a.tick(80)                # no answer: the ring stops, and c2's time is long up
-    assert StopRing("ann", "c2") in out and Withdraw("c2", "timeout") in out
+    assert StopRing("ann", "c2", missed=True) in out and Withdraw("c2", "timeout") in out
     assert not a.callers and a.agents["ann"].state == "available"
     a.check()
 

@@ -306,8 +306,11 @@ def test_an_outside_agent_who_never_presses_is_a_ring_no_answer(make_box, librar
     assert ("maria", "pause", "no answer", "acd") in [(e.agent, e.kind, e.detail, e.source)
                                                       for e in box.log.agent_events()]
     assert acd.waiting("sales") == [call(box).key]
+    row = call(box).log_id
     box.callers["line1"].hangup()
     run_until(box, lambda: call(box) is None, 5)
+    # The log says which rings went unanswered, for the agents' report.
+    assert [e.detail for e in box.log.events(row) if e.kind == "ring-no-answer"] == ["maria", "maria"]
 
 
 def test_a_caller_who_hangs_up_while_the_outside_agent_is_offered_frees_the_line(make_box):

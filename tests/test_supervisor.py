@@ -138,6 +138,9 @@ def test_order_number_queued_and_answered_by_an_agent(box, lang):
     kinds = [e.kind for e in box.log.events(row.id)]
     assert "invalid" in kinds and "queued" in kinds and "connected" in kinds
     assert box.supervisor.acd.agents["olena"].state in ("wrap-up", "available")
+    wrapup = box.office.queues["sales"].wrapup_s
+    assert wrapup > 0
+    assert [e.detail for e in box.log.events(row.id) if e.kind == "wrap-up"] == [f"olena {wrapup:.1f}"]
 
 
 def test_every_agent_busy_callers_wait_then_the_agent_hangs_up(box):

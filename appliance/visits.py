@@ -1,0 +1,206 @@
+"""A caller's time in a queue, as the call log tells it: what reports, exports and the
+staffing advice are computed from.
+
+Rules:
+  - A visit is one caller in one queue: from joining to leaving it, by an agent's
+    answer, by hanging up, by a queue's rule sending them on, or by taking a callback.
+    A call has as many visits as queues it was in, in order; a caller a rule refused at
+    the door (a full queue, one with nobody logged in, one that could not meet its
+    service level) has a visit that joins and leaves at once, sent on: the box answered
+    them, so the reports count them as offered.
+  - A visit is worked out from the call's events alone (of_call), with no I/O: queued,
+    callback-queued, ringing, ring-no-answer, connected, agent-hangup, hangup,
+    transferred, wrap-up, and the rules' sent-on kinds (SENT_ON). What the events leave
+    open is closed by the call's end: the outcome "callback" (the caller gave up the line
+    for a call back), "interrupted" (the box stopped), or an abandon.
+  - A call back is a row of its own (callback_of names the call that asked): its visit
+    runs from the callback being queued to the agent's answer; when the called party
+    is not reached it ends "no-answer" or "expired", the row's outcome.
+  - Times are the log's: seconds since the epoch, UTC.
+  - read() opens the file read-only: it never writes, so it may run beside the box.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+
+from appliance.calllog import Call, CallEvent, CallLogError, call_of_row
+
+OUTCOMES = ("answered", "abandoned", "sent-on", "callback", "no-answer", "expired", "interrupted")
+SENT_ON = ("timeout", "empty", "full", "overflow", "exit-key")     # a queue rule's event kinds
+RING_ENDS = ("answered", "no-answer", "stopped")
+
+
+@dataclass(frozen=True)
+class Ring:
+    """An agent's phone ringing for the caller, and how it stopped."""
+    agent: str
+    at: float
+    end: float
+    how: str                    # one of RING_ENDS
+
+
+@dataclass(frozen=True)
+class Visit:
+    call: int
+    queue: str
+    joined: float
+    left: float                 # the agent's answer, the hang-up, the rule, the callback
+    outcome: str                # one of OUTCOMES
+    why: str = ""               # sent-on: the rule's kind (SENT_ON)
+    agent: Optional[str] = None
+    talk_end: Optional[float] = None    # answered: when the agent's part of the call ended
+    wrapup_s: float = 0.0
+    rings: Tuple[Ring, ...] = ()
+
+    @property
+    def wait(self) -> float:
+        return self.left - self.joined
+
+    @property
+    def talk(self) -> float:
+        return (self.talk_end - self.left) if self.talk_end is not None else 0.0
+
+
+@dataclass(frozen=True)
+class LoggedCall:
+    call: Call
+    visits: Tuple[Visit, ...]
+    callback_of: Optional[int] = None
+
+
+@dataclass
+class _Open:
+    queue: str
+    joined: float
+    rings: List[Ring] = field(default_factory=list)
+    ringing: Dict[str, float] = field(default_factory=dict)
+    agent: Optional[str] = None
+    answered: Optional[float] = None
+    talk_end: Optional[float] = None
+    wrapup_s: float = 0.0
+
+    def stop_rings(self, at: float, how: str, only: Optional[str] = None) -> None:
+        for agent in [only] if only is not None else list(self.ringing):
+            since = self.ringing.pop(agent, None)
+            if since is not None:
+                self.rings.append(Ring(agent, since, at, how))
+
+    def close(self, call: int, at: float, outcome: str, why: str = "") -> Visit:
+        self.stop_rings(at, "stopped")
+        if self.answered is not None:
+            return Visit(call, self.queue, self.joined, self.answered, "answered", "", self.agent,
+                         self.talk_end if self.talk_end is not None else at, self.wrapup_s, tuple(self.rings))
+        return Visit(call, self.queue, self.joined, at, outcome, why, rings=tuple(self.rings))
+
+
+def of_call(call: Call, events: Sequence[CallEvent]) -> Tuple[Visit, ...]:
+    """The call's visits to queues, from its events in the order they were written."""
+    visits: List[Visit] = []
+    now: Optional[_Open] = None
+    for e in events:
+        k = e.kind
+        if k == "queued" or k == "callback-queued":
+            if now is not None:
+                visits.append(now.close(call.id, e.at, "sent-on"))
+            now = _Open(e.detail.split(":")[0] if k == "callback-queued" else e.detail, e.at)
+        elif k in SENT_ON:
+            if now is not None and now.answered is None:
+                visits.append(now.close(call.id, e.at, "sent-on", k))
+                now = None
+            elif now is None:           # refused at the door: "QUEUE -> action"
+                visits.append(Visit(call.id, e.detail.split(" -> ")[0], e.at, e.at, "sent-on", k))
+        elif now is None:
+            continue
+        elif k == "ringing":
+            now.ringing.setdefault(e.detail, e.at)
+        elif k == "ring-no-answer":
+            now.stop_rings(e.at, "no-answer", e.detail)
+        elif k == "connected" and now.answered is None:
+            now.stop_rings(e.at, "answered", e.detail)
+            now.stop_rings(e.at, "stopped")
+            now.agent, now.answered = e.detail, e.at
+        elif k in ("agent-hangup", "hangup", "transferred"):
+            if now.answered is not None:
+                if now.talk_end is None:
+                    now.talk_end = e.at
+            else:
+                visits.append(now.close(call.id, e.at, "abandoned"))
+                now = None
+        elif k == "wrap-up":
+            agent, _, secs = e.detail.rpartition(" ")
+            try:
+                now.wrapup_s = max(float(secs), 0.0)
+            except ValueError:
+                pass                    # a row from another firmware: no wrap-up counted
+    if now is not None:
+        end = call.end if call.end is not None else (events[-1].at if events else call.start)
+        outcome = call.outcome if call.outcome in ("callback", "no-answer", "expired", "interrupted") \
+            else "abandoned"
+        visits.append(now.close(call.id, end, outcome))
+    return tuple(visits)
+
+
+# -- reading a log file ------------------------------------------------------------------
+
+_COLUMNS = ("id, line, channel, caller, caller_name, presentation, started, answered, ended, "
+            "menus, digits, outcome, language, callback_of")
+
+
+def connect(path: str) -> sqlite3.Connection:
+    """The call log, read-only, or CallLogError naming the file and what is wrong."""
+    if not os.path.isfile(path):
+        raise CallLogError(f"{path}: no call log there")
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        conn.execute("SELECT id FROM calls LIMIT 1").fetchall()
+    except sqlite3.Error as e:
+        raise CallLogError(f"{path}: not a call log the box can read ({e})") from None
+    if version < 3:
+        conn.close()
+        raise CallLogError(f"{path}: a call log from older firmware (schema {version}); "
+                           "open it with the box once to bring it up to date")
+    return conn
+
+
+def read(path: str, start: Optional[float] = None, end: Optional[float] = None) -> Iterator[LoggedCall]:
+    """The calls started in [start, end) in the order they started, with their visits.
+    A file that is not a call log is refused here, before the first call."""
+    return _calls(connect(path), path, start, end)
+
+
+def _calls(conn: sqlite3.Connection, path: str, start: Optional[float], end: Optional[float]
+           ) -> Iterator[LoggedCall]:
+    try:
+        where, args = [], []
+        if start is not None:
+            where.append("started >= ?")
+            args.append(start)
+        if end is not None:
+            where.append("started < ?")
+            args.append(end)
+        sql = f"SELECT {_COLUMNS} FROM calls" + (" WHERE " + " AND ".join(where) if where else "") \
+            + " ORDER BY started, id"
+        try:
+            rows = conn.execute(sql, args).fetchall()
+            if not rows:
+                return
+            ids = [r[0] for r in rows]
+            by_call: Dict[int, List[CallEvent]] = {}
+            # One range scan of the events' primary key rather than a query per call.
+            for call, at, kind, detail in conn.execute(
+                    "SELECT call, at, kind, detail FROM events WHERE call BETWEEN ? AND ? ORDER BY call, seq",
+                    (min(ids), max(ids))):
+                by_call.setdefault(call, []).append(CallEvent(call, at, kind, detail))
+        except sqlite3.Error as e:
+            raise CallLogError(f"{path}: cannot read the calls ({e})") from None
+        for r in rows:
+            call = call_of_row(r[:13])
+            yield LoggedCall(call, of_call(call, by_call.get(call.id, ())), r[13])
+    finally:
+        conn.close()
+
