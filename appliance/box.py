@@ -91,6 +91,8 @@ class Box:
             self.say(f"call log: {self.log.interrupted} call(s) in progress at the last stop closed as interrupted")
 
     def close(self) -> None:
+        if hasattr(self, "supervisor"):
+            self.supervisor.stop()
         self.log.close()
         self.sim.close()
 

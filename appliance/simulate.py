@@ -144,6 +144,8 @@ class Simulation:
 
     def close(self) -> None:
         if self.log is not None:
+            if getattr(self, "sup", None) is not None:
+                self.sup.stop()
             self.log.close()
         self.sim.close()
         if self._tmp is not None:

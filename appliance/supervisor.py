@@ -218,6 +218,7 @@ class Supervisor:
         self.line_of = {ports[ln.name]: ln for ln in office.lines}
         self.calls: Dict[int, Call] = {}
         self.hours_override: Optional[bool] = None
+        self.stopped = False
         self.acd = _make_acd(office)
         self.phone_of = {a.name: ports[a.phone] for a in office.agents if a.phone in ports}
         if office.operator:
@@ -234,9 +235,22 @@ class Supervisor:
         if self.acd is not None:
             for name in [*self.phone_of, *self.number_of, *self.extension_of]:
                 self.acd.login(name, 0.0)
+                if name != OPERATOR:
+                    # The agent log holds every session, these too: reports count logged-in time.
+                    self._agent_log(name, "login", "", "start")
         for ln in office.lines:
             engine.configure(ports[ln.name], law=ln.law, plan=ln.plan,
                              cid=ln.callerid if ln.kind == "fxo" else "none", cid_when=ln.callerid_when)
+
+    def stop(self) -> None:
+        """The box is stopping: the agents still logged in are logged out in the agent
+        log, so their sessions end here and not at the next start."""
+        if self.acd is None or self.stopped:
+            return
+        self.stopped = True
+        for name, a in self.acd.agents.items():
+            if a.state != "logged-out" and name != OPERATOR:
+                self._agent_log(name, "logout", "", "stop")
 
     def swap(self, office: Office, bank: "PromptBank") -> None:
         """A new configuration for the calls to come; a call in progress finishes under

@@ -200,7 +200,7 @@ def test_feature_codes_log_out_pause_and_back_at_the_agents_phone(make_box, libr
     key_code(box, "desk2", "*74")
     run_until(box, lambda: acd.agents["ivan"].state == "available", 5)
     box.phones["desk2"].hangup()
-    kinds = [(e.agent, e.kind, e.detail, e.source) for e in box.log.agent_events()]
+    kinds = [(e.agent, e.kind, e.detail, e.source) for e in box.log.agent_events() if e.source != "start"]
     assert kinds == [("olena", "logout", "", "desk1"), ("ivan", "pause", "lunch", "desk2"),
                      ("olena", "login", "", "desk1"), ("ivan", "unpause", "", "desk2")]
 
@@ -221,7 +221,7 @@ def test_three_wrong_pins_are_told_and_the_phone_is_hung_up(make_box, library):
     ok, why = heard(box, "desk1", library, "wrong-pin")
     assert ok, why
     assert acd.agents["olena"].state == "logged-out"
-    assert [e.kind for e in box.log.agent_events("olena")] == ["logout"] + ["wrong-pin"] * 3
+    assert [e.kind for e in box.log.agent_events("olena")] == ["login", "logout"] + ["wrong-pin"] * 3
     assert not box.supervisor.sessions
     desk1.hangup()
     # Put down, the phone takes the next lift afresh.
@@ -242,7 +242,7 @@ def test_a_wrong_code_then_the_right_one(make_box, library):
     box.run(0.5, paced=False)
     desk2.press("*72")
     run_until(box, lambda: box.supervisor.acd.agents["ivan"].state == "logged-out", 5)
-    assert [e.kind for e in box.log.agent_events("ivan")] == ["wrong-code", "logout"]
+    assert [e.kind for e in box.log.agent_events("ivan")] == ["login", "wrong-code", "logout"]
 
 
 def exchange(box: Box, line: str):
@@ -393,3 +393,17 @@ def test_a_second_caller_waits_for_the_transferred_agent(make_box):
     assert call(box, "line2").agent is None and not far2.events("flash")
     run_until(box, lambda: call(box, "line2") is None, 60)   # busy 40 s, wrap-up 10 s: then his
     assert far2.events("flash") and box.log.calls(limit=1)[0].outcome == "transferred"
+
+
+def test_agents_logged_in_at_start_and_at_a_clean_stop_are_in_the_agent_log(make_box):
+    """Reports count logged-in time from the agent log: a session the box began at its
+    start, and one a clean stop ended, are there like any other."""
+    box = make_box(OUTSIDE)
+    started = [(e.agent, e.kind, e.source) for e in box.log.agent_events()]
+    names = sorted(n for n in box.supervisor.acd.agents if n in {a.name for a in box.office.agents})
+    assert sorted(a for a, k, s in started if (k, s) == ("login", "start")) == names
+    box.supervisor.agent_do(names[0], "logout")
+    box.supervisor.stop()
+    box.supervisor.stop()                       # the box's close after a stop adds nothing
+    stopped = [e.agent for e in box.log.agent_events() if (e.kind, e.source) == ("logout", "stop")]
+    assert sorted(stopped) == names[1:]
