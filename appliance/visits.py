@@ -12,12 +12,14 @@ Rules:
     callback-queued, ringing, ring-no-answer, connected, agent-hangup, hangup,
     transferred, wrap-up, and the rules' sent-on kinds (SENT_ON). What the events leave
     open is closed by the call's end: the outcome "callback" (the caller gave up the line
-    for a call back), "interrupted" (the box stopped), or an abandon.
+    for a call back), "interrupted" (the box stopped), or an abandon. An answered visit
+    says who ended the agent's part: the agent, the caller, or a transfer (ended_by).
   - A call back is a row of its own (callback_of names the call that asked): its visit
     runs from the callback being queued to the agent's answer; when the called party
     is not reached it ends "no-answer" or "expired", the row's outcome.
   - Times are the log's: seconds since the epoch, UTC.
-  - read() opens the file read-only: it never writes, so it may run beside the box.
+  - read() and agent_events() open the file read-only: they never write, so they may
+    run beside the box.
 """
 from __future__ import annotations
 
@@ -27,11 +29,12 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
-from appliance.calllog import Call, CallEvent, CallLogError, call_of_row
+from appliance.calllog import AgentEvent, Call, CallEvent, CallLogError, call_of_row
 
 OUTCOMES = ("answered", "abandoned", "sent-on", "callback", "no-answer", "expired", "interrupted")
 SENT_ON = ("timeout", "empty", "full", "overflow", "exit-key")     # a queue rule's event kinds
 RING_ENDS = ("answered", "no-answer", "stopped")
+ENDED_BY = {"agent-hangup": "agent", "hangup": "caller", "transferred": "transfer"}
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class Visit:
     talk_end: Optional[float] = None    # answered: when the agent's part of the call ended
     wrapup_s: float = 0.0
     rings: Tuple[Ring, ...] = ()
+    ended_by: str = ""          # answered: who ended the agent's part (ENDED_BY), "" if the call's end did
 
     @property
     def wait(self) -> float:
@@ -81,6 +85,7 @@ class _Open:
     agent: Optional[str] = None
     answered: Optional[float] = None
     talk_end: Optional[float] = None
+    ended_by: str = ""
     wrapup_s: float = 0.0
 
     def stop_rings(self, at: float, how: str, only: Optional[str] = None) -> None:
@@ -93,7 +98,8 @@ class _Open:
         self.stop_rings(at, "stopped")
         if self.answered is not None:
             return Visit(call, self.queue, self.joined, self.answered, "answered", "", self.agent,
-                         self.talk_end if self.talk_end is not None else at, self.wrapup_s, tuple(self.rings))
+                         self.talk_end if self.talk_end is not None else at, self.wrapup_s, tuple(self.rings),
+                         self.ended_by)
         return Visit(call, self.queue, self.joined, at, outcome, why, rings=tuple(self.rings))
 
 
@@ -123,10 +129,10 @@ def of_call(call: Call, events: Sequence[CallEvent]) -> Tuple[Visit, ...]:
             now.stop_rings(e.at, "answered", e.detail)
             now.stop_rings(e.at, "stopped")
             now.agent, now.answered = e.detail, e.at
-        elif k in ("agent-hangup", "hangup", "transferred"):
+        elif k in ENDED_BY:
             if now.answered is not None:
                 if now.talk_end is None:
-                    now.talk_end = e.at
+                    now.talk_end, now.ended_by = e.at, ENDED_BY[k]
             else:
                 visits.append(now.close(call.id, e.at, "abandoned"))
                 now = None
@@ -204,3 +210,18 @@ def _calls(conn: sqlite3.Connection, path: str, start: Optional[float], end: Opt
     finally:
         conn.close()
 
+
+
+def agent_events(path: str, end: Optional[float] = None) -> List[AgentEvent]:
+    """What agents did before `end` (all of it if None), in the order it happened."""
+    conn = connect(path)
+    try:
+        sql = "SELECT at, agent, kind, detail, source FROM agent_events"
+        args: Tuple = ()
+        if end is not None:
+            sql, args = sql + " WHERE at < ?", (end,)
+        return [AgentEvent(*r) for r in conn.execute(sql + " ORDER BY at, id", args)]
+    except sqlite3.Error as e:
+        raise CallLogError(f"{path}: cannot read the agents' events ({e})") from None
+    finally:
+        conn.close()

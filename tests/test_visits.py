@@ -27,7 +27,7 @@ def test_answered_after_a_missed_ring_with_wrap_up():
                          (27, "ringing", "bob"), (30, "connected", "bob"), (130, "agent-hangup", "bob"),
                          (130, "wrap-up", "bob 15.0"), (131, "hangup", "normal")))
     assert v == (Visit(7, "support", 10, 30, "answered", "", "bob", 130, 15.0,
-                       (Ring("ann", 11, 26, "no-answer"), Ring("bob", 27, 30, "answered"))),)
+                       (Ring("ann", 11, 26, "no-answer"), Ring("bob", 27, 30, "answered")), "agent"),)
     assert v[0].wait == 20 and v[0].talk == 100
 
 
@@ -35,7 +35,7 @@ def test_ringall_rings_stop_when_one_answers_and_the_caller_hangs_up_first():
     v = of_call(call(), ev((10, "queued", "q"), (11, "ringing", "ann"), (11, "ringing", "bob"),
                          (14, "connected", "bob"), (60, "hangup", "normal")))
     assert v[0].rings == (Ring("bob", 11, 14, "answered"), Ring("ann", 11, 14, "stopped"))
-    assert v[0].talk_end == 60 and v[0].outcome == "answered"
+    assert v[0].talk_end == 60 and v[0].outcome == "answered" and v[0].ended_by == "caller"
 
 
 def test_abandoned_while_an_agent_rang():
@@ -65,9 +65,29 @@ def test_callback_interrupted_and_a_call_back_row():
     back = of_call(call("answered", 900), ev((90, "callback-queued", "q: 0501234567"), (300, "reserved", "ann"),
                                               (301, "dial", "line3 0501234567"), (320, "ringing", "ann"),
                                               (322, "connected", "ann"), (400, "hangup", "normal")))
-    assert back == (Visit(7, "q", 90, 322, "answered", "", "ann", 400, 0.0, (Ring("ann", 320, 322, "answered"),)),)
+    assert back == (Visit(7, "q", 90, 322, "answered", "", "ann", 400, 0.0, (Ring("ann", 320, 322, "answered"),),
+                          "caller"),)
     gone = of_call(call("expired", 4000), ev((90, "callback-queued", "q: 0501234567")))
     assert gone == (Visit(7, "q", 90, 4000, "expired"),)
+
+
+def test_a_transfer_ends_the_agents_part_and_says_so():
+    v = of_call(call("transferred", 40), ev((10, "queued", "q"), (12, "connected", "ann"),
+                                             (12, "transfer", "ann 201"), (14, "transferred", "201")))
+    assert (v[0].outcome, v[0].talk_end, v[0].ended_by) == ("answered", 14, "transfer")
+
+
+def test_agent_events_read_back_in_order_up_to_an_end(tmp_path):
+    path = tmp_path / "log.sqlite"
+    with CallLog.open(str(path)) as log:
+        log.agent_event("olena", 100.0, "login", "", "desk1")
+        log.agent_event("ivan", 90.0, "login", "", "console")
+        log.agent_event("olena", 200.0, "pause", "lunch", "desk1")
+    assert [(e.agent, e.kind) for e in visits.agent_events(str(path))] == [
+        ("ivan", "login"), ("olena", "login"), ("olena", "pause")]
+    assert [e.at for e in visits.agent_events(str(path), end=200.0)] == [90.0, 100.0]
+    with pytest.raises(CallLogError, match="no call log there"):
+        visits.agent_events(str(tmp_path / "missing.sqlite"))
 
 
 def test_a_call_that_never_queued_has_no_visit_and_odd_details_do_not_break_it():
