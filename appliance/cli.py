@@ -71,6 +71,44 @@ def _simulate(args) -> int:
         return 1
 
 
+def _export(args) -> int:
+    from appliance import calllog, config, export, visits
+
+    def refuse(message: str) -> int:
+        print(f"appliance export: {message}", file=sys.stderr)
+        return 2
+
+    site = export.Site()
+    if args.config:
+        try:
+            site = export.site_of(config.load(args.config))
+        except config.ConfigError as e:
+            for p in e.problems:
+                print(p, file=sys.stderr)
+            return refuse(f"{args.config}: {len(e.problems)} problem{'s' if len(e.problems) != 1 else ''}")
+    try:
+        start, end = export.period(args.start, args.end, site.timezone)
+        calls = list(visits.read(args.db, start, end))
+        if args.format == "queue_log":
+            lines = export.queue_log(calls, visits.agent_events(args.db, end), site, start)
+        else:
+            lines = export.cdr_csv(calls, site)
+    except (export.ExportError, calllog.CallLogError) as e:
+        return refuse(str(e))
+    text = "".join(line + "\n" for line in lines)
+    if args.out is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(text.encode("utf-8"))     # caller names in any script, whatever the locale
+        sys.stdout.buffer.flush()
+        return 0
+    try:
+        with open(args.out, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+    except OSError as e:
+        return refuse(f"--out {args.out}: {e.strerror or e}")
+    return 0
+
+
 def _demo(args) -> int:
     from appliance import demo
 
@@ -117,6 +155,22 @@ def main(argv=None) -> int:
     p.add_argument("--out", required=True, help="where to write the calls, one JSON object a line")
     p.add_argument("--db", help="keep the call log in this SQLite file (default: a temporary one)")
     p.set_defaults(func=_simulate)
+
+    p = sub.add_parser("export", help="the call log as Asterisk's queue_log or cdr_csv (Master.csv)",
+                       description="Write the calls of the call log, and the agents' log-ins and pauses, in the "
+                                   "format Asterisk writes them, for tools that read an Asterisk box: queue_log "
+                                   "(queue statistics) or cdr_csv (Master.csv call detail records). Dates are read "
+                                   "in the office's time zone (--config), else UTC.")
+    p.add_argument("--db", required=True, help="the call log's file")
+    p.add_argument("--format", required=True, choices=["queue_log", "cdr_csv"], help="queue_log or cdr_csv")
+    p.add_argument("--from", dest="start", metavar="DATE",
+                   help="calls started at or after this: YYYY-MM-DD or 'YYYY-MM-DD HH:MM'")
+    p.add_argument("--to", dest="end", metavar="DATE",
+                   help="calls started before this; a date alone takes in that whole day")
+    p.add_argument("--out", metavar="FILE", help="write here (default: standard output)")
+    p.add_argument("--config", metavar="FILE",
+                   help="the office's TOML file: its time zone, agents' queues and phones, queue keys")
+    p.set_defaults(func=_export)
 
     p = sub.add_parser("demo", help="a live call on the simulated board, events printed as they happen")
     p.add_argument("--fast", action="store_true", help="run the clock free instead of in real time")
