@@ -35,7 +35,8 @@ Rules:
   - Agents: a login is AGENTLOGIN(channel) in queue NONE and ADDMEMBER in each of the
     agent's queues; a logout REMOVEMEMBER in each and AGENTLOGOFF(channel|logintime);
     a pause PAUSE(reason) and an unpause UNPAUSE in each queue. An agent's queues are
-    the office's when it is given, else those the log shows them rung for. No
+    the office's when it is given, else those the log shows them rung for. The time
+    logged in is 0 for an agent the log has no login of (logged in as the box started). No
     QUEUESTART: the log does not record the box starting, and tools take one as every
     agent logged off.
   - cdr_csv: one record per call with Master.csv's columns (COLUMNS) in Asterisk's
