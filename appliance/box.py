@@ -13,6 +13,8 @@ Rules:
     out between frames.
   - A problem at start (the configuration, a prompt, the call log) is a BoxError with
     what to do about it; once running, a console mistake is answered and forgotten.
+  - An alarm (a full disk holding the call log's records) prints as it comes up and
+    as it goes down, like everything else the box does.
   - `reload` (or SIGHUP) reads the configuration file again: a file with any problem,
     or with other lines, queues or agents, is refused with the reasons and the running configuration
     stays; otherwise new calls take it and calls in progress finish as they began.
@@ -84,17 +86,22 @@ class Box:
             raise BoxError(str(e)) from None
         self.supervisor = Supervisor(office, self.engine, self.ports, self.bank, self.log,
                                      wall_offset=time.time(), on_play=self._heard, on_end=self._ended,
-                                     library=self.library)
+                                     library=self.library, on_alarm=self._alarm)
         self.test_line: Optional[str] = None
         self.running = True
         if self.log.interrupted:
             self.say(f"call log: {self.log.interrupted} call(s) in progress at the last stop closed as interrupted")
 
     def close(self) -> None:
-        if hasattr(self, "supervisor"):
-            self.supervisor.stop()
-        self.log.close()
-        self.sim.close()
+        try:
+            if hasattr(self, "supervisor"):
+                self.supervisor.stop()
+            self.log.close()
+            if self.log.held:
+                self.say(f"call log: {self.log.held} held record(s) could not be written before the stop "
+                         f"({self.log.trouble}) and are lost")
+        finally:
+            self.sim.close()
 
     # -- output --------------------------------------------------------------------
 
@@ -110,6 +117,9 @@ class Box:
 
     def _ended(self, call: Call, outcome: str) -> None:
         self.say(f"{call.line.name}: call #{call.log_id} ends: {outcome}")
+
+    def _alarm(self, alarm, raised: bool) -> None:
+        self.say(f"ALARM {alarm.text}" if raised else f"alarm cleared: {alarm.text}")
 
     def _show_event(self, ev: Event) -> None:
         name = self.names.get(ev.channel)

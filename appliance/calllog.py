@@ -31,8 +31,30 @@ Rules:
     is marked with APPLICATION_ID, and a new log is built under a temporary name and
     renamed into place, so the log's path holds a whole call log or nothing: an empty
     file there, or another SQLite database, is not taken for one.
-  - Every failure reaches the caller as CallLogError, with a message that names the
-    file or the call. A refused request changes nothing in the log.
+  - A full disk (SQLite's "database or disk is full", the file or its WAL) never
+    stops the box: the write is held in memory (holding.py: in order, bounded, whole
+    calls dropped past the bound and counted) and every later write queues behind it.
+    What is held is written, oldest first and a chunk per transaction, on later
+    writes and tick()s, after a back-off, once there is room. `held` and `trouble`
+    say so, for the supervisor's alarm. Call ids do not wait for the disk: the log
+    gives them out itself (one above the highest in the file at open) and writes
+    them explicitly. Reads (calls, call, events) see what is held as if written. A
+    held record is not committed: the box dying loses it (its call, if its row was
+    written, is closed as interrupted at the next open); committed ones stay.
+  - Every other failure reaches the caller as CallLogError, with a message that names
+    the file or the call. A refused request changes nothing in the log. A held record
+    the file refuses for another reason stays held, its reason in `trouble`.
+  - Retention (housekeeping()): the oldest ended calls go, whole (their events with
+    them, links of calls back to them cleared), and agents' events older than the cut:
+    those older than keep_days, then the oldest while the pages in use exceed max_mb.
+    A few dozen calls a step, one transaction each, so the supervisor's frames stay on
+    time; never the newest call (its id is the next one's floor) nor one in progress.
+    Free pages: a log made by this firmware has auto_vacuum=INCREMENTAL (it must be
+    set before the first table, so it is set at creation) and each step gives a few
+    hundred freed pages back to the file system. An older file keeps its size (a
+    migration cannot change auto_vacuum without a VACUUM, which rewrites the whole
+    file and needs as much space again): SQLite reuses its freed pages for new calls,
+    so it grows no more once it is at max_mb.
   - A queue callback: the call that asked for it ends as "callback"; the box's calls
     back to that caller are one row of their own (started when the callback is
     confirmed, on the pseudo-line "callback", its attempts as events naming the line
@@ -47,7 +69,9 @@ import os
 import sqlite3
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+
+from appliance.holding import Holding, Record
 
 OUTCOMES = ("completed", "answered", "invalid", "no-input", "abandoned", "after-hours", "blocked", "operator",
             "interrupted", "error", "transferred", "callback", "no-answer", "expired")
@@ -108,12 +132,39 @@ MIGRATIONS: List[str] = [
     """,
 ]
 
-_COLUMNS = ("id, line, channel, caller, caller_name, presentation, started, answered, ended, "
-            "menus, digits, outcome, language")
+_NAMES = ("id", "line", "channel", "caller", "caller_name", "presentation", "started", "answered", "ended",
+          "menus", "digits", "outcome", "language")
+_COLUMNS = ", ".join(_NAMES)
+_STARTED = ("id", "line", "channel", "caller", "caller_name", "presentation", "started")
+_UNANSWERED = dict(answered=None, ended=None, menus="[]", digits="[]", outcome=None, language=None)
+# Held records written per transaction once there is room: one fsync, a few ms.
+CHUNK = 100
+# Retention, per step: calls, agents' events, pages given back.
+PRUNE_CALLS = 50
+PRUNE_AGENT_EVENTS = 500
+VACUUM_PAGES = 256
+DAY_S = 86400.0
 
 
 class CallLogError(Exception):
     """The log refused a call or could not use its file; the message says which and why."""
+
+
+def _full(e: sqlite3.Error) -> bool:
+    """SQLite's SQLITE_FULL: the disk (or the page limit) has no room for the file or its WAL."""
+    code = getattr(e, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF == sqlite3.SQLITE_FULL
+    return "database or disk is full" in str(e)
+
+
+@dataclass(frozen=True)
+class _Write:
+    """One record's transaction: statements with their rows, and for reads while it is
+    held, what it sets in the call's row and the events it adds."""
+    steps: Tuple[Tuple[str, Tuple[tuple, ...]], ...]
+    row: Dict[str, Any] = field(default_factory=dict)
+    events: Tuple[Tuple[int, float, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -199,6 +250,7 @@ def _create(path: str) -> None:
             os.unlink(leftover)
     conn = sqlite3.connect(tmp, isolation_level=None)
     try:
+        conn.execute("PRAGMA auto_vacuum = INCREMENTAL")        # only before the first table
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         _migrate(conn, path, 0)
@@ -233,6 +285,9 @@ class CallLog:
         self.interrupted = 0                # calls closed as interrupted at open
         self._conn: Optional[sqlite3.Connection] = conn
         self._calls: Dict[int, _InProgress] = {}
+        self._holding = Holding()
+        self._pending: Dict[int, Dict[str, Any]] = {}      # what held records set in a call's row
+        self._next_id = 1
 
     @classmethod
     def open(cls, path) -> "CallLog":
@@ -289,6 +344,7 @@ class CallLog:
                 "UPDATE calls SET outcome = 'interrupted', "
                 "ended = COALESCE((SELECT MAX(at) FROM events WHERE events.call = calls.id), started) "
                 "WHERE ended IS NULL").rowcount
+        self._next_id = self._read("reading the last call id", "SELECT COALESCE(MAX(id), 0) + 1 FROM calls", ())[0][0]
 
     def __enter__(self) -> "CallLog":
         return self
@@ -298,17 +354,43 @@ class CallLog:
 
     def close(self) -> None:
         """Writes what is held for calls still in progress and closes the file; those
-        calls are closed as interrupted when the log is next opened."""
+        calls are closed as interrupted when the log is next opened. Records the disk
+        still has no room for are lost; `held` says how many."""
         if self._conn is None:
             return
         try:
             for call, c in self._calls.items():
                 if c.unwritten:
-                    self._flush(call, c)
+                    self._flush(call, c, at=c.last)
+            while len(self._holding) and self._drain(math.inf):
+                pass
         finally:
             self._conn.close()
             self._conn = None
             self._calls.clear()
+
+    # --- a full disk ---
+
+    @property
+    def held(self) -> int:
+        """Records waiting in memory for room on the disk."""
+        return len(self._holding)
+
+    @property
+    def trouble(self) -> str:
+        """Why records are held ("disk full", or what else the file said); "" if none are."""
+        return self._holding.why if len(self._holding) else ""
+
+    @property
+    def dropped(self) -> Tuple[int, int]:
+        """Calls and agents' events whose held records were dropped past the bound."""
+        return self._holding.dropped_calls, self._holding.dropped_agent_events
+
+    def tick(self, at: float) -> None:
+        """Writes a chunk of what is held, if a try is due (the supervisor calls this
+        on every tick; it costs nothing while nothing is held)."""
+        if self._conn is not None and self._holding.due(at):
+            self._drain(at)
 
     # --- a call's life ---
 
@@ -323,26 +405,36 @@ class CallLog:
         _text(caller, "caller ID number")
         _text(name, "caller ID name")
         _presentation(presentation)
-        with self._write("starting a call") as conn:
-            call = conn.execute(
-                "INSERT INTO calls (line, channel, caller, caller_name, presentation, started) "
-                "VALUES (?, ?, ?, ?, ?, ?)", (line, channel, caller, name, presentation, at)).lastrowid
-        self._calls[call] = _InProgress(start=at, last=at)
-        return call
+        return self._start(line, channel, at, caller, name, presentation, None)
 
     def start_callback(self, of: int, at: float, number: str) -> int:
         """The calls back to the caller of call `of` (a row of their own, linked to it);
         returns its id. The row is committed now."""
         _int(of, "call id")
         self.call(of)
-        call = self.start("callback", 0, at, caller=number)
-        with self._write("linking a callback"):
-            self._conn.execute("UPDATE calls SET callback_of = ? WHERE id = ?", (of, call))
+        at = _time(at, "start time")
+        _text(number, "caller ID number")
+        return self._start("callback", 0, at, number, "", "", of)
+
+    def _start(self, line: str, channel: int, at: float, caller: str, name: str, presentation: str,
+               of: Optional[int]) -> int:
+        call = self._next_id
+        row = dict(zip(_STARTED, (call, line, channel, caller, name, presentation, at)))
+        if of is not None:
+            row["callback_of"] = of
+        insert = f"INSERT INTO calls ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
+        self._put("starting a call", Record(call, _Write(((insert, (tuple(row.values()),)),),
+                                                         {**_UNANSWERED, "callback_of": of, **row})), at)
+        self._next_id += 1
+        self._calls[call] = _InProgress(start=at, last=at)
         return call
 
     def callback_of(self, call: int) -> Optional[int]:
         """The call that asked for this callback, or None."""
         _int(call, "call id")
+        held = self._pending.get(call, {})
+        if "callback_of" in held:
+            return held["callback_of"]
         rows = self._read(f"reading call {call}", "SELECT callback_of FROM calls WHERE id = ?", (call,))
         if not rows:
             raise CallLogError(f"no call {call} in {self.path}")
@@ -351,8 +443,10 @@ class CallLog:
     def callbacks(self, call: int) -> List[int]:
         """The rows of the calls back that call `call` asked for."""
         _int(call, "call id")
-        return [r[0] for r in self._read(f"reading the callbacks of call {call}",
-                                         "SELECT id FROM calls WHERE callback_of = ? ORDER BY id", (call,))]
+        ids = {r[0] for r in self._read(f"reading the callbacks of call {call}",
+                                        "SELECT id FROM calls WHERE callback_of = ?", (call,))}
+        ids.update(i for i, row in self._pending.items() if row.get("callback_of") == call)
+        return sorted(ids)
 
     def caller(self, call: int, at: float, number: str = "", name: str = "", presentation: str = "") -> None:
         """Caller ID came in after the call started (it comes after the first ring on
@@ -362,9 +456,10 @@ class CallLog:
         _text(name, "caller ID name")
         _presentation(presentation)
         at = self._when(call, c, at, "caller ID")
-        with self._write("noting caller ID") as conn:
-            conn.execute("UPDATE calls SET caller = ?, caller_name = ?, presentation = ? WHERE id = ?",
-                         (number, name, presentation, call))
+        update = "UPDATE calls SET caller = ?, caller_name = ?, presentation = ? WHERE id = ?"
+        self._put("noting caller ID", Record(call, _Write(
+            ((update, ((number, name, presentation, call),)),),
+            dict(caller=number, caller_name=name, presentation=presentation))), at)
         self._note(c, at, "callerid", number or presentation)
 
     def answered(self, call: int, at: float) -> None:
@@ -376,7 +471,7 @@ class CallLog:
         c.answer = at
         self._note(c, at, "answer", "")
         # Should the write fail, the answer stays held and goes with the call's end.
-        self._flush(call, c)
+        self._flush(call, c, at=at)
 
     def event(self, call: int, at: float, kind: str, detail: str = "") -> None:
         c = self._in_progress(call)
@@ -418,7 +513,7 @@ class CallLog:
         if outcome not in OUTCOMES:
             raise CallLogError(f"call {call}: unknown outcome {outcome!r}; choose one of: {', '.join(OUTCOMES)}")
         at = self._when(call, c, at, "end")
-        self._flush(call, c, at, outcome)
+        self._flush(call, c, at, outcome, at=at)
         del self._calls[call]
 
     # --- agents ---
@@ -431,9 +526,9 @@ class CallLog:
         _text(detail, "detail")
         _text(source, "source")
         at = _time(at, "agent event time")
-        with self._write(f"noting agent {agent}'s {kind}") as conn:
-            conn.execute("INSERT INTO agent_events (at, agent, kind, detail, source) VALUES (?, ?, ?, ?, ?)",
-                         (at, agent, kind, detail, source))
+        insert = "INSERT INTO agent_events (at, agent, kind, detail, source) VALUES (?, ?, ?, ?, ?)"
+        self._put(f"noting agent {agent}'s {kind}",
+                  Record(None, _Write(((insert, ((at, agent, kind, detail, source),)),))), at)
 
     def agent_events(self, agent: Optional[str] = None, limit: Optional[int] = None) -> List[AgentEvent]:
         """Agents' events in the order they happened: the latest `limit` of them, of one
@@ -446,6 +541,56 @@ class CallLog:
                           "ORDER BY id DESC LIMIT ?", args + [-1 if limit is None else limit])
         return [AgentEvent(*r) for r in reversed(rows)]
 
+    # --- retention ---
+
+    def housekeeping(self, at: float, keep_days: float, max_mb: float) -> bool:
+        """One step of retention (see the rules): a batch of calls or agents' events
+        pruned, or freed pages given back. Returns whether there is more to do; while
+        records are held it does nothing and says there is (pruning waits for room)."""
+        if len(self._holding):
+            return True
+        at = _time(at, "housekeeping time")
+        cut = at - keep_days * DAY_S
+        with self._write("pruning old calls") as conn:
+            doomed = [r[0] for r in conn.execute(
+                "SELECT id FROM calls WHERE ended IS NOT NULL AND started < ? "
+                "AND id < (SELECT MAX(id) FROM calls) ORDER BY started, id LIMIT ?", (cut, PRUNE_CALLS))]
+            if not doomed and self._used_bytes() > max_mb * (1 << 20):
+                doomed = [r[0] for r in conn.execute(
+                    "SELECT id FROM calls WHERE ended IS NOT NULL AND id < (SELECT MAX(id) FROM calls) "
+                    "ORDER BY started, id LIMIT ?", (PRUNE_CALLS,))]
+                if doomed:
+                    # The agents' events of the calls' time go with them.
+                    cut = max(cut, conn.execute(f"SELECT MAX(started) FROM calls WHERE id IN "
+                                                f"({', '.join('?' * len(doomed))})", doomed).fetchone()[0])
+            if doomed:
+                marks = ", ".join("?" * len(doomed))
+                conn.execute(f"UPDATE calls SET callback_of = NULL WHERE callback_of IN ({marks})", doomed)
+                conn.execute(f"DELETE FROM events WHERE call IN ({marks})", doomed)
+                conn.execute(f"DELETE FROM calls WHERE id IN ({marks})", doomed)
+            gone = conn.execute("DELETE FROM agent_events WHERE id IN (SELECT id FROM agent_events WHERE at < ? "
+                                "ORDER BY id LIMIT ?)", (cut, PRUNE_AGENT_EVENTS)).rowcount
+        if doomed or gone:
+            return True
+        return self._give_back()
+
+    def _used_bytes(self) -> int:
+        page, count, free = (self._conn.execute(f"PRAGMA {p}").fetchone()[0]
+                             for p in ("page_size", "page_count", "freelist_count"))
+        return (count - free) * page
+
+    def _give_back(self) -> bool:
+        """Freed pages back to the file system, a few hundred at a time, on a log made
+        with incremental auto-vacuum; whether some are left."""
+        try:
+            conn = self._live()
+            if conn.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:      # 2: INCREMENTAL
+                return False
+            conn.execute(f"PRAGMA incremental_vacuum({VACUUM_PAGES})").fetchall()
+            return conn.execute("PRAGMA freelist_count").fetchone()[0] > 0
+        except sqlite3.Error as e:
+            raise CallLogError(f"{self.path}: giving freed pages back: {e}") from e
+
     # --- reading ---
 
     def calls(self, limit: Optional[int] = None, since: Optional[float] = None) -> List[Call]:
@@ -455,24 +600,31 @@ class CallLog:
         where, args = "", []
         if since is not None:
             where, args = "WHERE started >= ?", [_time(since, "since")]
-        rows = self._read("listing calls",
-                          f"SELECT {_COLUMNS} FROM calls {where} ORDER BY started DESC, id DESC LIMIT ?",
-                          args + [-1 if limit is None else limit])
-        return [self._call(r) for r in rows]
+        rows = {r[0]: dict(zip(_NAMES, r)) for r in self._read(
+            "listing calls", f"SELECT {_COLUMNS} FROM calls {where} ORDER BY started DESC, id DESC LIMIT ?",
+            args + [-1 if limit is None else limit])}
+        # Rows still held: a limit on the file's rows cannot cut off one that belongs in
+        # the answer, since a held row's start never changes.
+        for call, row in self._pending.items():
+            if call not in rows and "started" in row and (since is None or row["started"] >= since):
+                rows[call] = dict(row)
+        out = sorted((self._call(self._overlaid(r)) for r in rows.values()), key=lambda c: (-c.start, -c.id))
+        return out if limit is None else out[:limit]
 
     def call(self, call: int) -> Call:
         _int(call, "call id")
-        rows = self._read(f"reading call {call}", f"SELECT {_COLUMNS} FROM calls WHERE id = ?", (call,))
-        if not rows:
+        row = self._row(call)
+        if row is None:
             raise CallLogError(f"no call {call} in {self.path}")
-        return self._call(rows[0])
+        return self._call(row)
 
     def events(self, call: int) -> List[CallEvent]:
         """The call's events in the order they happened, including those not yet written."""
         self.call(call)
         rows = self._read(f"reading the events of call {call}",
                           "SELECT at, kind, detail FROM events WHERE call = ? ORDER BY seq", (call,))
-        held = self._calls[call].unwritten if call in self._calls else []
+        held = [e for r in self._holding if r.call == call for e in r.payload.events]
+        held += self._calls[call].unwritten if call in self._calls else []
         return ([CallEvent(call, at, kind, detail) for at, kind, detail in rows]
                 + [CallEvent(call, at, kind, detail) for _, at, kind, detail in held])
 
@@ -531,19 +683,83 @@ class CallLog:
         c.seq += 1
         c.last = at
 
-    def _flush(self, call: int, c: _InProgress, end: Optional[float] = None, outcome: Optional[str] = None) -> None:
-        digits = json.dumps([{"menu": m, "digits": d} for m, d in c.digits])
-        with self._write(f"writing call {call}") as conn:
-            conn.execute("UPDATE calls SET answered = ?, ended = ?, outcome = ?, menus = ?, digits = ?, "
-                         "language = ? WHERE id = ?",
-                         (c.answer, end, outcome, json.dumps(c.menus), digits, c.language, call))
-            conn.executemany("INSERT INTO events (call, seq, at, kind, detail) VALUES (?, ?, ?, ?, ?)",
-                             [(call, *e) for e in c.unwritten])
+    def _flush(self, call: int, c: _InProgress, end: Optional[float] = None, outcome: Optional[str] = None,
+               *, at: float) -> None:
+        row = dict(answered=c.answer, ended=end, outcome=outcome, menus=json.dumps(c.menus),
+                   digits=json.dumps([{"menu": m, "digits": d} for m, d in c.digits]), language=c.language)
+        update = ("UPDATE calls SET answered = ?, ended = ?, outcome = ?, menus = ?, digits = ?, language = ? "
+                  "WHERE id = ?")
+        events = tuple(c.unwritten)
+        steps = ((update, ((*row.values(), call),)),
+                 ("INSERT INTO events (call, seq, at, kind, detail) VALUES (?, ?, ?, ?, ?)",
+                  tuple((call, *e) for e in events)))
+        self._put(f"writing call {call}", Record(call, _Write(steps, row, events), last=end is not None), at)
         c.unwritten.clear()
 
-    def _call(self, row) -> Call:
+    def _put(self, what: str, record: Record, at: float) -> None:
+        """One record: committed now, or held, if the disk is full or others are held
+        already (behind them, and a chunk of them written if a try is due). Any other
+        failure of a write made now raises, and nothing is held."""
+        self._live()
+        if len(self._holding):
+            self._hold(record, at, "")
+            self.tick(at)
+            return
+        try:
+            self._commit([record])
+        except sqlite3.Error as e:
+            if not _full(e):
+                raise CallLogError(f"{self.path}: {what}: {e}") from e
+            self._hold(record, at, "disk full")
+            self._holding.failed(at, "disk full")
+
+    def _hold(self, record: Record, at: float, why: str) -> None:
+        for call in self._holding.put(record, at, why):
+            self._pending.pop(call, None)
+        if record.call is not None and self._holding.held(record.call):
+            self._pending.setdefault(record.call, {}).update(record.payload.row)
+
+    def _drain(self, at: float) -> bool:
+        """The oldest held records in one transaction; whether they were written."""
+        batch = self._holding.head(CHUNK)
+        try:
+            self._commit(batch)
+        except sqlite3.Error as e:
+            self._holding.failed(at, "disk full" if _full(e) else str(e))
+            return False
+        for r in self._holding.written(len(batch)):
+            if r.call is not None and not self._holding.held(r.call):
+                self._pending.pop(r.call, None)
+        return True
+
+    def _commit(self, records: Sequence[Record]) -> None:
+        conn = self._live()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for r in records:
+                for sql, rows in r.payload.steps:
+                    conn.executemany(sql, rows)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                with suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            raise
+
+    def _row(self, call: int) -> Optional[Dict[str, Any]]:
+        """The call's row as the file has it with what is held over it; None if neither has it."""
+        rows = self._read(f"reading call {call}", f"SELECT {_COLUMNS} FROM calls WHERE id = ?", (call,))
+        if rows:
+            return self._overlaid(dict(zip(_NAMES, rows[0])))
+        row = self._pending.get(call)
+        return dict(row) if row is not None and "started" in row else None
+
+    def _overlaid(self, row: Dict[str, Any]) -> Dict[str, Any]:
+        return {**row, **self._pending.get(row["id"], {})}
+
+    def _call(self, row: Dict[str, Any]) -> Call:
         (call, line, channel, caller, name, presentation, start, answer, end, menus, digits,
-         outcome, language) = row
+         outcome, language) = (row[n] for n in _NAMES)
         c = self._calls.get(call)
         if c is None:
             return call_of_row(row)

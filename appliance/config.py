@@ -60,6 +60,9 @@ The file, by section (see board/demo-office.toml for a full example):
   [features]      the codes agents key at their own phones: login (then the PIN and
                   #), logout, pause (then a reason's key), unpause, status; pause_reasons
                   = {"1" = "lunch", ...}; accept_key (an outside agent takes a call)
+  [calllog]       keep_days (calls older than this are pruned; 400 unless set),
+                  max_mb (the oldest calls are pruned while the log's pages in use
+                  exceed this many MiB; 500 unless set)
 ACTION is one of: menu:NAME, back, top, repeat, operator, hangup, language:LANG,
 queue:NAME, after-hours (what the office does when closed), callback:QUEUE (the
 callback offer for that queue; a queue's own rules may say just callback, for the
@@ -298,6 +301,13 @@ class Features:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """How much of the call log the box keeps: by age and by size."""
+    keep_days: float = 400.0
+    max_mb: float = 500.0
+
+
+@dataclass(frozen=True)
 class Office:
     name: str
     languages: Tuple[str, ...]
@@ -312,6 +322,7 @@ class Office:
     queues: Mapping[str, Queue] = field(default_factory=dict)
     agents: Tuple[Agent, ...] = ()
     features: Features = field(default_factory=Features)
+    calllog: Retention = field(default_factory=Retention)
 
     @property
     def language(self) -> str:
@@ -500,7 +511,7 @@ class _Validator:
 
     def office(self, doc: Dict[str, Any]) -> Office:
         top = self.table(doc, (), ["office", "line", "prompts", "menu", "hours", "callerid", "queue", "agent",
-                                   "features"],
+                                   "features", "calllog"],
                          ["office", "line", "menu"])
         o = self.table(top.get("office", {}), ("office",), ["name", "timezone", "languages", "entry", "operator"],
                        ["name", "entry"])
@@ -533,9 +544,10 @@ class _Validator:
         queues = self.queues(top.get("queue", {}))
         agents = self.agents(top.get("agent", []))
         features = self.features(top.get("features", {}))
+        retention = self.retention(top.get("calllog", {}))
         office = Office(name=name, languages=tuple(languages), entry=entry, lines=lines, prompts=prompts,
                         menus=menus, hours=hours, callerid=cid, operator=operator, path=self.file,
-                        queues=queues, agents=agents, features=features)
+                        queues=queues, agents=agents, features=features, calllog=retention)
         self.references(office, top)
         return office
 
@@ -680,6 +692,14 @@ class _Validator:
         if "busy_s" in t and "extension" not in t:
             self.bad(p + ("busy_s",), "busy_s is for an agent reached by transfer to an extension")
         return out
+
+    def retention(self, doc: Any) -> Retention:
+        """The call log's keep: at least a day (today's calls are never pruned by age)
+        and a megabyte (a few thousand calls)."""
+        p: Path = ("calllog",)
+        t = self.table(doc, p, ["keep_days", "max_mb"])
+        return Retention(keep_days=self.number(t, p, "keep_days", float, Retention.keep_days, 1.0, 36500.0),
+                         max_mb=self.number(t, p, "max_mb", float, Retention.max_mb, 1.0, 1 << 20))
 
     def features(self, doc: Any) -> Features:
         """The feature codes: keys of a phone's keypad, # left out (it ends a PIN);

@@ -63,11 +63,17 @@ Rules:
   - Rejoin: a caller with a presented number who hangs up while waiting and calls the
     same queue again within its rejoin_s is told "welcome back" and joins as of their
     first join time.
+  - The call log never holds up a call: on a full disk it holds its records and the
+    calls go on (calllog.py). Each tick lets it write what it holds and, at start and
+    then daily, prune by the office's [calllog] retention a step at a time. Alarms
+    (alarms.py) say what a person must know: records held (cleared once written),
+    records dropped; each goes to stderr as it comes up and goes down, and to on_alarm.
 """
 from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -79,7 +85,9 @@ from appliance import callback as cb_
 from appliance import callflow
 from appliance import acd as acd_
 from appliance import featurecode
+from appliance.alarms import Alarm, Alarms
 from appliance.announce import Announcer, AnnouncePolicy
+from appliance.calllog import CallLogError
 from appliance.prompts import PromptLoadError
 from appliance.waits import WaitHistory
 from appliance.callflow import Announce, Ask, CallFlow, HangUp, Note, ToCallback, ToOperator, ToQueue
@@ -99,6 +107,7 @@ OFFER_LISTEN_MS = 120000
 FLASH_DIAL_TONE_MS = 800
 # The operator's queue and agent: config.py keeps the name from the office's own.
 OPERATOR = "operator"
+HOUSEKEEPING_EVERY_S = 86400.0      # the call log's retention, once a day after the start
 
 
 class PromptBank:
@@ -205,7 +214,8 @@ class Supervisor:
     def __init__(self, office: Office, engine: Engine, ports: Dict[str, int], bank, log,
                  wall_offset: float, open_at: Optional[Callable[[dt.datetime], bool]] = None,
                  on_play: Optional[Callable[[Call, List[str]], None]] = None,
-                 on_end: Optional[Callable[[Call, str], None]] = None, library=None):
+                 on_end: Optional[Callable[[Call, str], None]] = None, library=None,
+                 on_alarm: Optional[Callable[[Alarm, bool], None]] = None):
         self.office = office
         self.engine = engine
         self.ports = ports
@@ -215,6 +225,9 @@ class Supervisor:
         self.open_at = open_at or office.hours.open_at
         self.on_play = on_play
         self.on_end = on_end
+        self.on_alarm = on_alarm            # (alarm, raised): as each comes up or goes down
+        self._alarms = Alarms()
+        self._housekeeping_at = 0.0         # engine seconds: due at the first tick
         self.line_of = {ports[ln.name]: ln for ln in office.lines}
         self.calls: Dict[int, Call] = {}
         self.hours_override: Optional[bool] = None
@@ -301,6 +314,49 @@ class Supervisor:
         elif self.acd is not None and self._wrap_up_over():
             # A quiet box too: an agent's wrap-up ends on time, not at the next call.
             self._acd(self.acd.tick(self.clock()), None)
+        self._log_tick()
+
+    # -- the call log's health and the alarms ---------------------------------------
+
+    @property
+    def alarms(self) -> List[Alarm]:
+        """The alarms up now, the oldest first."""
+        return self._alarms.current()
+
+    def _log_tick(self) -> None:
+        log, at = self.log, self.now()
+        log.tick(at)
+        if self.clock() >= self._housekeeping_at:
+            keep = self.office.calllog
+            try:
+                more = log.housekeeping(at, keep.keep_days, keep.max_mb)
+            except CallLogError as e:
+                print(f"appliance: call log retention: {e}; next try in a day", file=sys.stderr, flush=True)
+                more = False
+            if not more:
+                self._housekeeping_at = self.clock() + HOUSEKEEPING_EVERY_S
+        held = log.held
+        if held:
+            self._alarm("calllog-held", f"call log: {log.trouble}, {held} record{'s' if held != 1 else ''} held", at)
+        elif self._alarms.clear("calllog-held") is not None:
+            self._alarm_changed(Alarm(at, "calllog-held", "call log: the held records are written"), False)
+        calls, events = log.dropped
+        if calls or events:
+            # Up until the box restarts: those records are gone, written or not.
+            self._alarm("calllog-dropped", f"call log: records of {calls} call{'s' if calls != 1 else ''} and "
+                                           f"{events} agent event{'s' if events != 1 else ''} dropped, more than "
+                                           "the memory holds", at)
+
+    def _alarm(self, code: str, text: str, at: float) -> None:
+        raised = self._alarms.raise_(code, text, at)
+        if raised is not None:
+            self._alarm_changed(raised, True)
+
+    def _alarm_changed(self, alarm: Alarm, raised: bool) -> None:
+        print(f"appliance: alarm {alarm.code} {'raised' if raised else 'cleared'}: {alarm.text}",
+              file=sys.stderr, flush=True)
+        if self.on_alarm:
+            self.on_alarm(alarm, raised)
 
     # -- the queues ----------------------------------------------------------------
 
