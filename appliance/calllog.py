@@ -71,7 +71,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
-from appliance.holding import Holding, Record
+from appliance.holding import LIMIT, Holding, Record
 
 OUTCOMES = ("completed", "answered", "invalid", "no-input", "abandoned", "after-hours", "blocked", "operator",
             "interrupted", "error", "transferred", "callback", "no-answer", "expired")
@@ -280,19 +280,20 @@ def _migrate(conn: sqlite3.Connection, path: str, have: int) -> None:
 class CallLog:
     """The durable call log; CallLog.open(path) makes one."""
 
-    def __init__(self, path: str, conn: sqlite3.Connection):
+    def __init__(self, path: str, conn: sqlite3.Connection, hold: int = LIMIT):
         self.path = path
         self.interrupted = 0                # calls closed as interrupted at open
         self._conn: Optional[sqlite3.Connection] = conn
         self._calls: Dict[int, _InProgress] = {}
-        self._holding = Holding()
+        self._holding = Holding(hold)
         self._pending: Dict[int, Dict[str, Any]] = {}      # what held records set in a call's row
         self._next_id = 1
 
     @classmethod
-    def open(cls, path) -> "CallLog":
+    def open(cls, path, hold: int = LIMIT) -> "CallLog":
         """Opens the log, creating it and its folder if missing, and brings it to the
-        current schema; closes the calls a crash left in progress (see .interrupted)."""
+        current schema; closes the calls a crash left in progress (see .interrupted).
+        hold: how many records it holds in memory while the disk is full."""
         path = os.path.abspath(os.fspath(path))
         if os.path.isdir(path):
             raise CallLogError(f"{path}: is a directory, not a call log")
@@ -310,7 +311,7 @@ class CallLog:
             conn = sqlite3.connect(path, isolation_level=None)
         except sqlite3.Error as e:
             raise CallLogError(f"{path}: cannot open the call log: {e}") from e
-        log = cls(path, conn)
+        log = cls(path, conn, hold)
         try:
             log._prepare()
         except BaseException:
@@ -586,7 +587,7 @@ class CallLog:
             conn = self._live()
             if conn.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:      # 2: INCREMENTAL
                 return False
-            conn.execute(f"PRAGMA incremental_vacuum({VACUUM_PAGES})").fetchall()
+            conn.executescript(f"PRAGMA incremental_vacuum({VACUUM_PAGES});")     # steps it to the end
             return conn.execute("PRAGMA freelist_count").fetchone()[0] > 0
         except sqlite3.Error as e:
             raise CallLogError(f"{self.path}: giving freed pages back: {e}") from e
