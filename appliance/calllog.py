@@ -397,7 +397,8 @@ class CallLog:
 
     def start(self, line: str, channel: int, at: float, caller: str = "", name: str = "",
               presentation: str = "") -> int:
-        """A call arrives (its first ring); returns its id. The row is committed now."""
+        """A call arrives (its first ring); returns its id. The row is committed now (held,
+        on a full disk)."""
         _text(line, "line", empty=False)
         _int(channel, "channel")
         if channel < 0:
@@ -410,7 +411,7 @@ class CallLog:
 
     def start_callback(self, of: int, at: float, number: str) -> int:
         """The calls back to the caller of call `of` (a row of their own, linked to it);
-        returns its id. The row is committed now."""
+        returns its id. The row is committed now (held, on a full disk)."""
         _int(of, "call id")
         self.call(of)
         at = _time(at, "start time")

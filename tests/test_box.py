@@ -2,15 +2,19 @@
 refused plainly, and a kill in the middle of a hundred calls losing no finished call."""
 from __future__ import annotations
 
+import errno
 import io
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
 import time
+from contextlib import closing
 from pathlib import Path
 
+import pytest
 
 from appliance import config
 from appliance.box import DEMO_OFFICE, Box
@@ -205,3 +209,128 @@ def test_agents_from_the_console(tmp_path):
         assert box.phones["desk1"].state == "ringing"
     finally:
         box.close()
+
+
+# --- a full disk under the box ---
+
+def run_until(box: Box, cond, limit_s: float = 60.0) -> None:
+    end = box.engine.now_ms + limit_s * 1000
+    while box.engine.now_ms < end:
+        box.run(0.1, paced=False)
+        if cond():
+            return
+    raise AssertionError(f"not within {limit_s} s; the box said:\n{box.out.getvalue()[-3000:]}")
+
+
+LINES = ["line1", "line2", "line3", "line4"]
+
+
+def queue_and_hang_up(box: Box, first: int) -> None:
+    """A caller on every line: through the menus (1 sales, 1 the queue) into the sales
+    queue, where each hangs up; every step waits for the box to carry the last out."""
+    sup = box.supervisor
+
+    def on(ln):
+        return sup.calls.get(box.ports[ln])
+
+    for i, ln in enumerate(LINES):
+        box.callers[ln].ring(f"05012345{first + i:02d}", "")
+    run_until(box, lambda: all(on(ln) and on(ln).flow and on(ln).flow.waiting == "ask" for ln in LINES))
+    for ln in LINES:
+        box.callers[ln].press("1")
+    run_until(box, lambda: all("sales" in on(ln).heard and on(ln).flow.waiting == "ask" for ln in LINES))
+    for ln in LINES:
+        box.callers[ln].press("1")
+    run_until(box, lambda: all(on(ln).queue == "sales" for ln in LINES))
+    box.run(2, paced=False)
+    for ln in LINES:
+        box.callers[ln].hangup()
+    run_until(box, lambda: not sup.calls)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A file system of 8 MiB of its own (tmpfs): a real ENOSPC. Needs mount rights."""
+    where = tmp_path / "disk"
+    where.mkdir()
+    try:
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(where)], capture_output=True,
+                           text=True, timeout=30)
+    except FileNotFoundError:
+        pytest.skip("no mount command here")
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    yield where
+    subprocess.run(["umount", "-l", str(where)], check=True, timeout=30)
+
+
+def fill(where: Path) -> Path:
+    """Every free block of the file system taken by one file."""
+    filler = where / "filler"
+    with open(filler, "wb", buffering=0) as f:
+        for size in (1 << 20, 4096, 512):
+            try:
+                while True:
+                    f.write(b"\0" * size)
+            except OSError as e:
+                assert e.errno == errno.ENOSPC
+    return filler
+
+
+@pytest.mark.parametrize("disk", ["page-limit", "tmpfs"])
+def test_the_box_answers_through_a_full_disk_and_logs_every_call_once_there_is_room(tmp_path, request, disk):
+    where = request.getfixturevalue("small_disk") if disk == "tmpfs" else tmp_path
+    db = where / "calls.db"
+    out = io.StringIO()
+    box = Box(config.load(str(DEMO_OFFICE)), db, out=out)
+    box.supervisor.hours_override = True
+    ended, alarms = [], []
+    shown = box.supervisor.on_end
+    box.supervisor.on_end = lambda call, outcome: (ended.append((call.log_id, outcome)), shown(call, outcome))
+    box.supervisor.on_alarm = lambda alarm, up: (alarms.append((alarm.code, up)), box._alarm(alarm, up))
+    try:
+        queue_and_hang_up(box, 0)
+        before = {c.id: c for c in box.log.calls()}
+        with closing(sqlite3.connect(db)) as other:
+            events_before = other.execute("SELECT * FROM events ORDER BY call, seq").fetchall()
+        if disk == "tmpfs":
+            filler = fill(where)
+        else:
+            # SQLite's page limit, and the box's own agent log to fill the last pages.
+            conn = box.log._conn
+            conn.execute(f"PRAGMA max_page_count = {conn.execute('PRAGMA page_count').fetchone()[0]}")
+            while not box.log.held:
+                box.log.agent_event("olena", box.supervisor.now(), "status", "", "console")
+        queue_and_hang_up(box, 4)
+        queue_and_hang_up(box, 8)
+        assert box.log.held and box.log.trouble == "disk full"
+        [alarm] = box.supervisor.alarms
+        assert alarm.code == "calllog-held" and alarm.text.startswith("call log: disk full, ")
+        assert "ALARM call log: disk full" in out.getvalue()
+        during = [c for c in box.log.calls() if c.id not in before]
+        assert len(during) == 8 and all(c.answer is not None and c.outcome == "abandoned" for c in during)
+        assert all("queued" in [e.kind for e in box.log.events(c.id)] for c in during)
+        with closing(sqlite3.connect(db)) as other:      # nothing of theirs reached the file
+            assert other.execute("SELECT COUNT(*) FROM calls").fetchone() == (4,)
+
+        if disk == "tmpfs":
+            filler.unlink()
+        else:
+            box.log._conn.execute("PRAGMA max_page_count = 1073741823")
+        run_until(box, lambda: not box.log.held, limit_s=90)
+        assert box.supervisor.alarms == [] and alarms == [("calllog-held", True), ("calllog-held", False)]
+        assert "alarm cleared: call log: the held records are written" in out.getvalue()
+        queue_and_hang_up(box, 12)
+    finally:
+        box.close()
+    with CallLog.open(db) as log:
+        assert log.interrupted == 0
+        calls = sorted(log.calls(), key=lambda c: c.id)
+        assert [c.id for c in calls] == sorted(c for c, _ in ended) and len(calls) == 16
+        assert [c.start for c in calls] == sorted(c.start for c in calls)          # in order
+        assert all(c.outcome == "abandoned" and c.answer is not None for c in calls)
+        assert all([e.kind for e in log.events(c.id)].count("queued") == 1 for c in calls)
+        assert {c.id: c for c in calls if c.id in before} == before
+    with closing(sqlite3.connect(db)) as other:
+        assert other.execute(f"SELECT * FROM events WHERE call IN ({', '.join('?' * len(before))}) "
+                             "ORDER BY call, seq", list(before)).fetchall() == events_before

@@ -238,3 +238,10 @@ def test_a_queues_keys_while_waiting_and_callback_settings():
     assert (q.callback_tries, q.callback_retry_s, q.rejoin_s) == (2, 120.0, 0.0)
     s = office.queues["support"]
     assert (s.exit_key, s.callback_key, s.rejoin_s, s.callback_expiry_s) == (None, None, 120.0, 3600.0)
+
+
+def test_the_call_logs_retention(tmp_path):
+    assert config.load(str(DEMO)).calllog == config.Retention(keep_days=400.0, max_mb=500.0)
+    f = tmp_path / "office.toml"
+    f.write_text(DEMO.read_text(encoding="utf-8") + "\n[calllog]\nkeep_days = 90\nmax_mb = 64\n", encoding="utf-8")
+    assert config.load(str(f)).calllog == config.Retention(keep_days=90.0, max_mb=64.0)
