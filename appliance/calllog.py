@@ -764,7 +764,7 @@ class CallLog:
          outcome, language) = (row[n] for n in _NAMES)
         c = self._calls.get(call)
         if c is None:
-            return call_of_row(row)
+            return call_of_row(tuple(row[n] for n in _NAMES))
         # In progress here: what is held is newer than the row.
         return Call(call, line, channel, caller, name, presentation, start, c.answer, end, tuple(c.menus),
                     tuple(c.digits), outcome, c.language)
