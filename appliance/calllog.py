@@ -17,7 +17,9 @@ Rules:
     log whole or (if the box died during that transaction) not ended at all.
   - Opening the log closes every call left without an end as `interrupted`, ended at
     its last written event or else its start: the box stopped while they were in
-    progress. CallLog.interrupted says how many.
+    progress. CallLog.interrupted says how many. An agent the agent log still has
+    logged in is logged out (source "restart") at the last time the log holds, so
+    every session in it has an end.
   - Durability: synchronous=FULL, so a commit has reached the disk when it returns.
     A killed process loses nothing under NORMAL either (what it wrote is in the
     kernel's cache), but NORMAL syncs the WAL only at a checkpoint, and a power cut
@@ -345,7 +347,29 @@ class CallLog:
                 "UPDATE calls SET outcome = 'interrupted', "
                 "ended = COALESCE((SELECT MAX(at) FROM events WHERE events.call = calls.id), started) "
                 "WHERE ended IS NULL").rowcount
+            self._close_sessions(conn)
         self._next_id = self._read("reading the last call id", "SELECT COALESCE(MAX(id), 0) + 1 FROM calls", ())[0][0]
+
+    @staticmethod
+    def _close_sessions(conn: sqlite3.Connection) -> None:
+        """Agents still logged in by the log when the box stopped without logging them
+        out (a crash, a power cut): logged out at the last thing the log holds, as the
+        box's restart logs them in afresh."""
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'agent_events'").fetchone():
+            return                      # a schema before the agent log (only in tests)
+        open_ = conn.execute(
+            "SELECT agent FROM agent_events WHERE id IN (SELECT MAX(id) FROM agent_events "
+            "WHERE kind IN ('login', 'logout') GROUP BY agent) AND kind = 'login'").fetchall()
+        if not open_:
+            return
+        last = conn.execute(
+            "SELECT MAX(t) FROM (SELECT MAX(at) AS t FROM agent_events "
+            "UNION ALL SELECT MAX(COALESCE(ended, started)) FROM (SELECT ended, started FROM calls "
+            "ORDER BY id DESC LIMIT 50) "
+            "UNION ALL SELECT MAX(at) FROM events WHERE call >= (SELECT COALESCE(MAX(id), 0) - 50 FROM calls))"
+        ).fetchone()[0]
+        conn.executemany("INSERT INTO agent_events (at, agent, kind, detail, source) "
+                         "VALUES (?, ?, 'logout', '', 'restart')", [(last, a) for (a,) in open_])
 
     def __enter__(self) -> "CallLog":
         return self

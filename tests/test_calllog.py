@@ -480,16 +480,36 @@ def test_agent_events_are_kept_in_order_and_outlive_the_process(tmp_path):
         log.agent_event("olena", T0 + 3, "pause", "no answer", source="acd")
     with CallLog.open(path) as log:
         olena = log.agent_events("olena")
+        # She was still logged in when the log was closed without a logout: the
+        # reopening ends her session at the last thing the log holds.
         assert [(e.kind, e.detail, e.source) for e in olena] == [("login", "", "desk1"), ("pause", "lunch", "desk1"),
-                                                                  ("pause", "no answer", "acd")]
-        assert [e.agent for e in log.agent_events()] == ["olena", "ivan", "olena", "olena"]
-        assert [e.at for e in log.agent_events(limit=2)] == [T0 + 2, T0 + 3]
+                                                                  ("pause", "no answer", "acd"),
+                                                                  ("logout", "", "restart")]
+        assert [e.agent for e in log.agent_events()] == ["olena", "ivan", "olena", "olena", "olena"]
+        assert [e.at for e in log.agent_events(limit=2)] == [T0 + 3, T0 + 3]
         assert log.agent_events("nobody") == []
         for bad in (dict(agent=""), dict(kind=""), dict(at="noon")):
             args = {**dict(agent="olena", at=T0, kind="login"), **bad}
             with pytest.raises(CallLogError):
                 log.agent_event(**args)
-        assert len(log.agent_events()) == 4
+        assert len(log.agent_events()) == 5
+
+
+def test_sessions_a_crash_left_open_end_at_the_last_thing_the_log_holds(tmp_path):
+    path = tmp_path / "calls.db"
+    with CallLog.open(path) as log:
+        log.agent_event("olena", T0, "login", source="start")
+        log.agent_event("ivan", T0, "login", source="start")
+        log.agent_event("ivan", T0 + 5, "logout", source="desk2")
+        call = log.start("line1", 1, T0 + 10)
+        log.answered(call, T0 + 11)
+        log.event(call, T0 + 40, "queued", "sales")
+    with CallLog.open(path) as log:               # the call was in progress: a crash
+        assert log.call(call).outcome == "interrupted"
+        closed = [(e.agent, e.at) for e in log.agent_events() if e.source == "restart"]
+        assert closed == [("olena", T0 + 40)]
+    with CallLog.open(path) as log:               # nothing left open: nothing added
+        assert len([e for e in log.agent_events() if e.source == "restart"]) == 1
 
 
 def test_a_first_schema_log_gains_the_agent_events(tmp_path, monkeypatch):
