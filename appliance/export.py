@@ -36,7 +36,8 @@ Rules:
     agent's queues; a logout REMOVEMEMBER in each and AGENTLOGOFF(channel|logintime);
     a pause PAUSE(reason) and an unpause UNPAUSE in each queue. An agent's queues are
     the office's when it is given, else those the log shows them rung for. The time
-    logged in is 0 for an agent the log has no login of (logged in as the box started). No
+    logged in is 0 for an agent the log has no login of (older firmware did not log the
+    logins the box makes as it starts). No
     QUEUESTART: the log does not record the box starting, and tools take one as every
     agent logged off.
   - cdr_csv: one record per call with Master.csv's columns (COLUMNS) in Asterisk's
