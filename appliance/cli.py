@@ -109,11 +109,80 @@ def _export(args) -> int:
     return 0
 
 
+def _report(args) -> int:
+    import datetime as dt
+    from appliance import calllog, config, report, report_text
+
+    def bad(message: str) -> int:
+        print(f"appliance report: {message}", file=sys.stderr)
+        return 2
+
+    office = None
+    if args.config:
+        try:
+            office = config.load(args.config)
+        except config.ConfigError as e:
+            for p in e.problems:
+                print(p, file=sys.stderr)
+            return bad(f"{args.config}: not a configuration the box can use")
+    days = {}
+    for opt, value in (("--from", args.start), ("--to", args.end)):
+        if value is None:
+            continue
+        try:
+            days[opt] = dt.date.fromisoformat(value)
+        except ValueError:
+            return bad(f"{opt} {value!r}: not a date; write it YYYY-MM-DD")
+    if "--from" in days and "--to" in days and days["--to"] < days["--from"]:
+        return bad(f"--to {args.end} is before --from {args.start}")
+    for opt, value in (("--sl", args.sl), ("--short-abandon", args.short_abandon)):
+        if value is not None and not 0 <= value <= 86400:
+            return bad(f"{opt} {value:g}: seconds from 0 to 86400")
+    if args.queue and office is not None and args.queue not in office.queues:
+        return bad(f"--queue {args.queue!r}: {args.config} has no such queue "
+                   f"(it has: {', '.join(sorted(office.queues)) or 'none'})")
+    tz = report.zone_of(office)
+    start = report.day_start(days["--from"], tz) if "--from" in days else None
+    end = report.day_start(days["--to"] + dt.timedelta(days=1), tz) if "--to" in days else None
+    if args.format == "html":
+        try:
+            from appliance.report_html import render_html
+        except ImportError:
+            return bad("--format html: not available yet in this firmware; use text or csv")
+    try:
+        r = report.build(args.db, start, end, queue=args.queue, by=args.by, sl_s=args.sl,
+                         short_abandon_s=args.short_abandon, office=office)
+    except calllog.CallLogError as e:
+        return bad(str(e))
+    if args.format == "csv":
+        data = report_text.render_csv(r)
+    elif args.format == "html":
+        data = render_html(r).encode("utf-8")
+    else:
+        data = report_text.render_text(r).encode("utf-8")
+    try:
+        if args.out:
+            with open(args.out, "wb") as f:
+                f.write(data)
+        else:
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+    except OSError as e:
+        return bad(f"{args.out or 'stdout'}: {e.strerror or e}")
+    return 0
+
+
 def _demo(args) -> int:
     from appliance import demo
 
     demo.run(paced=not args.fast, out=sys.stdout)
     return 0
+
+
+def report_by():
+    from appliance.report import BY
+    return BY
 
 
 def main(argv=None) -> int:
@@ -171,6 +240,26 @@ def main(argv=None) -> int:
     p.add_argument("--config", metavar="FILE",
                    help="the office's TOML file: its time zone, agents' queues and phones, queue keys")
     p.set_defaults(func=_export)
+
+    p = sub.add_parser("report", help="the manager's report from a call log: queues, agents, lines, unserved callers",
+                       description="Figures over the calls started in a range of days, from the box's call log: "
+                                   "per queue and interval offered, answered, abandoned, service level under both "
+                                   "definitions, ASA, AHT; per agent calls, talk, wrap-up, pauses, logged-in time, "
+                                   "missed rings, occupancy; calls by hour and weekday; lines; unserved and repeat "
+                                   "callers. Days are the office's (--config) or this machine's time zone.")
+    p.add_argument("--db", required=True, help="the call log (SQLite file)")
+    p.add_argument("--config", help="the office's TOML file: its time zone, lines and queues' service levels")
+    p.add_argument("--from", dest="start", metavar="DATE", help="first day, YYYY-MM-DD (default: the log's first)")
+    p.add_argument("--to", dest="end", metavar="DATE", help="last day, YYYY-MM-DD, included (default: the log's last)")
+    p.add_argument("--queue", help="only this queue's calls")
+    p.add_argument("--by", choices=report_by(), default="day", help="the queues' intervals (default: day)")
+    p.add_argument("--format", choices=["text", "csv", "html"], default="text", help="default: text")
+    p.add_argument("--out", help="write it to this file (default: standard output)")
+    p.add_argument("--sl", type=float, metavar="SECONDS",
+                   help="service-level target where a queue sets none (default: 20)")
+    p.add_argument("--short-abandon", type=float, metavar="SECONDS",
+                   help="hang-ups within this many seconds are short abandons, counted apart (default: 5)")
+    p.set_defaults(func=_report)
 
     p = sub.add_parser("demo", help="a live call on the simulated board, events printed as they happen")
     p.add_argument("--fast", action="store_true", help="run the clock free instead of in real time")

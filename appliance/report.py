@@ -146,6 +146,7 @@ class Report:
     unserved: Tuple[Unserved, ...]
     repeat_callers: Tuple[RepeatCaller, ...]
     menu_only: int                  # calls finished in the menus without an agent
+    timezone_of: str = "office"     # whose time zone: "office" (the configuration's) or "machine"
 
 
 # -- local time ------------------------------------------------------------------------
@@ -156,16 +157,24 @@ def zone_of(office=None) -> Optional[zoneinfo.ZoneInfo]:
 
 
 def zone_name(office=None) -> str:
+    """The zone's IANA name where it is known (this machine's may only have an abbreviation)."""
     if office is not None:
-        return f"{office.hours.timezone} (the office's)"
+        return office.hours.timezone
     name = os.environ.get("TZ", "").lstrip(":")
     if not name:
+        link = os.path.realpath("/etc/localtime")
+        name = link.split("zoneinfo/", 1)[1] if "zoneinfo/" in link else ""
+    return name or time.tzname[0]
+
+
+def zone_of_report(r: "Report") -> Optional[zoneinfo.ZoneInfo]:
+    """The zone to show a report's times in: its office's, else this machine's (None)."""
+    if r.timezone_of == "office":
         try:
-            link = os.path.realpath("/etc/localtime")
-            name = link.split("zoneinfo/", 1)[1] if "zoneinfo/" in link else ""
-        except OSError:
-            name = ""
-    return f"{name or time.tzname[0]} (this machine's)"
+            return zoneinfo.ZoneInfo(r.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return None
+    return None
 
 
 def local(t: float, tz: Optional[zoneinfo.ZoneInfo]) -> dt.datetime:
@@ -372,7 +381,7 @@ def _build(conn, path, calls: List[visits_.LoggedCall], tz, start: float, end: f
     lines = _lines(conn, office, line_spans, start, end)
     return Report(
         office=office.name if office is not None else os.path.basename(path),
-        timezone=zone_name(office), start=start, end=end, by=by, sl_s=default_sl, short_abandon_s=short_s,
+        timezone=zone_name(office), timezone_of="office" if office is not None else "machine", start=start, end=end, by=by, sl_s=default_sl, short_abandon_s=short_s,
         queues=tuple(queues), agents=_agents(conn, office, agents, queue, start, end),
         by_hour=tuple(by_hour), by_weekday=tuple(by_weekday), all_lines_busy=lines[0], all_lines_busy_s=lines[1],
         lines=lines[2], unserved=_unserved(conn, unserved, seen_by_caller, end),
