@@ -468,8 +468,9 @@ def _sessions(before, events: List[Tuple[float, str, str]], signs: List[float], 
             paused[reason] = paused.get(reason, 0.0) + max(0.0, at - pause_since)
             reason = None
 
-    timeline = sorted([(t, 0, "sign", "") for t in signs] + [(t, 1, k, d) for t, k, d in events])
-    for at, _, kind, detail in timeline:
+    # Signs first at a moment shared with an event; events in the order written.
+    timeline = sorted([(t, 0, 0, "sign", "") for t in signs] + [(t, 1, i, k, d) for i, (t, k, d) in enumerate(events)])
+    for at, _, _, kind, detail in timeline:
         if kind == "login":
             if logged:
                 end_pause(last)
