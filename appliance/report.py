@@ -381,7 +381,8 @@ def _build(conn, path, calls: List[visits_.LoggedCall], tz, start: float, end: f
     lines = _lines(conn, office, line_spans, start, end)
     return Report(
         office=office.name if office is not None else os.path.basename(path),
-        timezone=zone_name(office), timezone_of="office" if office is not None else "machine", start=start, end=end, by=by, sl_s=default_sl, short_abandon_s=short_s,
+        timezone=zone_name(office), timezone_of="office" if office is not None else "machine", start=start,
+        end=end, by=by, sl_s=default_sl, short_abandon_s=short_s,
         queues=tuple(queues), agents=_agents(conn, office, agents, queue, start, end),
         by_hour=tuple(by_hour), by_weekday=tuple(by_weekday), all_lines_busy=lines[0], all_lines_busy_s=lines[1],
         lines=lines[2], unserved=_unserved(conn, unserved, seen_by_caller, end),
@@ -530,5 +531,5 @@ def _repeats(calls: Iterable[visits_.LoggedCall], queue: Optional[str]) -> Tuple
         c = n.setdefault(lc.call.caller, [0, 0])
         c[0] += 1
         c[1] += any(v.outcome == "answered" for v in lc.visits)
-    return tuple(RepeatCaller(caller, k, s) for caller, (k, s) in sorted(n.items(), key=lambda x: (-x[1][0], x[0]))
-                 if k >= 2)
+    again = [(-k, caller, s) for caller, (k, s) in n.items() if k >= 2]
+    return tuple(RepeatCaller(caller, -k, s) for k, caller, s in sorted(again))

@@ -185,7 +185,8 @@ def render_csv(r: Report) -> bytes:
     def row(section: str, **values) -> None:
         w.writerow({"section": section, **values})
 
-    row("range", time=iso(r.start), until=iso(r.end), timezone=f"{r.timezone} ({r.timezone_of})", by=r.by, sl_s=_num(r.sl_s),
+    row("range", time=iso(r.start), until=iso(r.end), timezone=f"{r.timezone} ({r.timezone_of})", by=r.by,
+        sl_s=_num(r.sl_s),
         short_abandon_s=_num(r.short_abandon_s), served_later_days=SERVED_LATER_DAYS)
     for q in r.queues:
         interval = ""

@@ -23,10 +23,10 @@ Rules:
 """
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from appliance.calllog import AgentEvent, Call, CallEvent, CallLogError, call_of_row
@@ -35,6 +35,9 @@ OUTCOMES = ("answered", "abandoned", "sent-on", "callback", "no-answer", "expire
 SENT_ON = ("timeout", "empty", "full", "overflow", "exit-key")     # a queue rule's event kinds
 RING_ENDS = ("answered", "no-answer", "stopped")
 ENDED_BY = {"agent-hangup": "agent", "hangup": "caller", "transferred": "transfer"}
+# The event kinds of_call reads; read() asks the log for no others.
+QUEUE_KINDS = ("queued", "callback-queued", "ringing", "ring-no-answer", "connected", "wrap-up") + tuple(ENDED_BY) \
+    + SENT_ON
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,8 @@ class _Open:
     wrapup_s: float = 0.0
 
     def stop_rings(self, at: float, how: str, only: Optional[str] = None) -> None:
+        if not self.ringing:
+            return
         for agent in [only] if only is not None else list(self.ringing):
             since = self.ringing.pop(agent, None)
             if since is not None:
@@ -105,45 +110,53 @@ class _Open:
 
 def of_call(call: Call, events: Sequence[CallEvent]) -> Tuple[Visit, ...]:
     """The call's visits to queues, from its events in the order they were written."""
+    return _of_rows(call, [(e.at, e.kind, e.detail) for e in events])
+
+
+def _of_rows(call: Call, events: Sequence[Tuple[float, str, str]], last: Optional[float] = None
+             ) -> Tuple[Visit, ...]:
+    """of_call on the events as (at, kind, detail), as the log's rows give them: a month
+    of calls is read without an object per event. `last`: the time of the call's last
+    event when `events` are only those that tell its visits (QUEUE_KINDS)."""
     visits: List[Visit] = []
     now: Optional[_Open] = None
-    for e in events:
-        k = e.kind
+    for at, k, detail in events:
         if k == "queued" or k == "callback-queued":
             if now is not None:
-                visits.append(now.close(call.id, e.at, "sent-on"))
-            now = _Open(e.detail.split(":")[0] if k == "callback-queued" else e.detail, e.at)
+                visits.append(now.close(call.id, at, "sent-on"))
+            now = _Open(detail.split(":")[0] if k == "callback-queued" else detail, at)
         elif k in SENT_ON:
             if now is not None and now.answered is None:
-                visits.append(now.close(call.id, e.at, "sent-on", k))
+                visits.append(now.close(call.id, at, "sent-on", k))
                 now = None
             elif now is None:           # refused at the door: "QUEUE -> action"
-                visits.append(Visit(call.id, e.detail.split(" -> ")[0], e.at, e.at, "sent-on", k))
+                visits.append(Visit(call.id, detail.split(" -> ")[0], at, at, "sent-on", k))
         elif now is None:
             continue
         elif k == "ringing":
-            now.ringing.setdefault(e.detail, e.at)
+            now.ringing.setdefault(detail, at)
         elif k == "ring-no-answer":
-            now.stop_rings(e.at, "no-answer", e.detail)
+            now.stop_rings(at, "no-answer", detail)
         elif k == "connected" and now.answered is None:
-            now.stop_rings(e.at, "answered", e.detail)
-            now.stop_rings(e.at, "stopped")
-            now.agent, now.answered = e.detail, e.at
+            now.stop_rings(at, "answered", detail)
+            now.stop_rings(at, "stopped")
+            now.agent, now.answered = detail, at
         elif k in ENDED_BY:
             if now.answered is not None:
                 if now.talk_end is None:
-                    now.talk_end, now.ended_by = e.at, ENDED_BY[k]
+                    now.talk_end, now.ended_by = at, ENDED_BY[k]
             else:
-                visits.append(now.close(call.id, e.at, "abandoned"))
+                visits.append(now.close(call.id, at, "abandoned"))
                 now = None
         elif k == "wrap-up":
-            agent, _, secs = e.detail.rpartition(" ")
+            agent, _, secs = detail.rpartition(" ")
             try:
                 now.wrapup_s = max(float(secs), 0.0)
             except ValueError:
                 pass                    # a row from another firmware: no wrap-up counted
     if now is not None:
-        end = call.end if call.end is not None else (events[-1].at if events else call.start)
+        end = call.end if call.end is not None else (
+            last if last is not None else events[-1][0] if events else call.start)
         outcome = call.outcome if call.outcome in ("callback", "no-answer", "expired", "interrupted") \
             else "abandoned"
         visits.append(now.close(call.id, end, outcome))
@@ -154,6 +167,22 @@ def of_call(call: Call, events: Sequence[CallEvent]) -> Tuple[Visit, ...]:
 
 _COLUMNS = ("id, line, channel, caller, caller_name, presentation, started, answered, ended, "
             "menus, digits, outcome, language, callback_of")
+
+
+@lru_cache(maxsize=4096)
+def _menus(text: str) -> Tuple[str, ...]:
+    return call_of_row((0, "", 0, "", "", "", 0.0, None, None, text, "[]", None, None)).menus
+
+
+@lru_cache(maxsize=4096)
+def _digits(text: str) -> Tuple[Tuple[str, str], ...]:
+    return call_of_row((0, "", 0, "", "", "", 0.0, None, None, "[]", text, None, None)).digits
+
+
+def _call_of_row(r) -> Call:
+    """call_of_row, with the menus and digits read once per distinct text: a month's
+    calls share a few dozen of them."""
+    return Call(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], _menus(r[9]), _digits(r[10]), r[11], r[12])
 
 
 def connect(path: str) -> sqlite3.Connection:
@@ -196,17 +225,29 @@ def _calls(conn: sqlite3.Connection, path: str, start: Optional[float], end: Opt
             if not rows:
                 return
             ids = [r[0] for r in rows]
-            by_call: Dict[int, List[CallEvent]] = {}
-            # One range scan of the events' primary key rather than a query per call.
+            by_call: Dict[int, List[Tuple[float, str, str]]] = {}
+            # One range scan of the events' primary key rather than a query per call,
+            # and only the kinds that tell a visit: half the rows of a month.
             for call, at, kind, detail in conn.execute(
-                    "SELECT call, at, kind, detail FROM events WHERE call BETWEEN ? AND ? ORDER BY call, seq",
-                    (min(ids), max(ids))):
-                by_call.setdefault(call, []).append(CallEvent(call, at, kind, detail))
+                    "SELECT call, at, kind, detail FROM events WHERE call BETWEEN ? AND ? AND kind IN "
+                    f"({', '.join('?' * len(QUEUE_KINDS))}) ORDER BY call, seq", (min(ids), max(ids), *QUEUE_KINDS)):
+                got = by_call.get(call)
+                if got is None:
+                    got = by_call[call] = []
+                got.append((at, kind, detail))
+            # A call still in progress ends, for now, at its last event of any kind.
+            open_ids = [r[0] for r in rows if r[8] is None]
+            last: Dict[int, float] = {}
+            for k in range(0, len(open_ids), 500):
+                part = open_ids[k:k + 500]
+                marks = ", ".join("?" * len(part))
+                last.update(conn.execute(f"SELECT call, MAX(at) FROM events WHERE call IN ({marks}) GROUP BY call",
+                                         part).fetchall())
         except sqlite3.Error as e:
             raise CallLogError(f"{path}: cannot read the calls ({e})") from None
         for r in rows:
-            call = call_of_row(r[:13])
-            yield LoggedCall(call, of_call(call, by_call.get(call.id, ())), r[13])
+            call = _call_of_row(r)
+            yield LoggedCall(call, _of_rows(call, by_call.get(call.id, ()), last.get(call.id)), r[13])
     finally:
         conn.close()
 
