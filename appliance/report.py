@@ -16,13 +16,13 @@ Rules:
     queue again: the caller was counted when they asked for it (callbacks). An agent's
     calls, talk and wrap-up include the calls back they took.
   - Agents' sessions: logged in from a login event to a logout. The box logs every agent
-    in when it starts and writes nothing for it, so an agent the log has logged out who
-    shows a sign of being logged in (a ring, a pause, an unpause, a logout) is taken as
-    logged in from that first sign. A login while the log has them logged in means the
-    box restarted meanwhile: the open session ends at their last sign before it. A
-    session open at the range's start counts from the start, one still open at its end
-    is cut at the end. Paused time is inside sessions, by the reason given; a logout or
-    the session's end ends a pause.
+    in as it starts and out at a clean stop; after a crash the next start's login finds
+    the session still open: it ends at the agent's last sign (a ring, an answer, an agent
+    event) before that login. Logs from firmware that wrote no login at the start show
+    an agent logged out who rings, pauses or logs out: they are taken as logged in from
+    that first sign. A session open at the range's start counts from the start, one
+    still open at its end is cut at the end. Paused time is inside sessions, by the
+    reason given; a logout or the session's end ends a pause.
   - Lines: the exchange (fxo) lines of the configuration, else every line the log has
     seen but the pseudo-line "callback". A line is in use from a call's first ring to
     its end, for calls started in the range (cut at the range's end); lines taken to

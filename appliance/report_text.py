@@ -115,8 +115,8 @@ def render_text(r: Report) -> str:
             add(f"{_cut(agent, 14):<14} {_cut(why, 30):<30} {_dur(s)}")
     if not r.agents:
         add("no agents")
-    add("Logged in: from a login, or the first sign of an agent the box logged in at")
-    add("its start; to a logout, the last sign before a restart, or the range's end.")
+    add("Logged in: from a login to a logout, cut at the range's ends; after a crash,")
+    add("to the agent's last sign in the log before the box's next start.")
 
     add("")
     add("CALLS BY HOUR OF DAY")

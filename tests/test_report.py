@@ -58,8 +58,8 @@ def day(tmp_path_factory):
     db = tmp / "log.sqlite"
     sim = Scripted(config.load(str(SMALL)), traffic.load(str(tmp / "day.toml")), log_path=db)
     try:
-        # The box logs its agents in as it starts and writes nothing for it: logged out
-        # here, the first hour logs in whom it staffs, and every change is in the log.
+        # The box logs its agents in as it starts: logged out here, the first hour logs
+        # in whom it staffs.
         for name in sim.members:
             sim.sup.agent_do(name, "logout", source="test")
         for at, name, reason in ((0.3, "olena", "coffee"), (1.5, "ivan", "lunch"), (3.2, "olena", "lunch"),
@@ -334,8 +334,8 @@ def test_sessions_across_the_range_restarts_and_the_boxs_silent_login(log):
     log.queued(11 * 3600, 5, agent="bob")               # his last sign: 11:00:05
     log.agent(14 * 3600, "bob", "login")                # the box restarted meanwhile
     log.agent(15 * 3600, "bob", "logout")
-    # Cy is never logged in by the log: the box did it at its start. His first ring
-    # starts his session; he is still logged in at the range's end.
+    # Cy is never logged in by the log (a firmware that logged the box's own logins
+    # nowhere): his first ring starts his session; he is logged in at the range's end.
     log.queued(12 * 3600, 5, agent="cy")
     log.agent(13 * 3600, "cy", "pause", "break")
     log.agent(day + 3600, "cy", "logout")
