@@ -15,7 +15,7 @@ CTESTS_SAN := $(patsubst native/tests/%.c,$(BUILD)/ctest-san/%,$(CTEST_SRC))
 PY_DEPS := "cffi>=1.15" "setuptools>=61" wheel "numpy>=1.24" "pyserial>=3.5" "pytest>=7" \
            "pytest-benchmark>=4" "tomli>=2.0" "hypothesis>=6"
 
-.PHONY: all deps venv build run demo simulate test ctest pytest sanitize memcheck bench clean
+.PHONY: all deps venv build run demo simulate report-screenshot test ctest pytest sanitize memcheck bench clean
 
 all: build
 
@@ -51,6 +51,10 @@ demo: build
 simulate: build
 	$(VENV)/bin/appliance simulate --config tests/traffic/office.toml --traffic tests/traffic/speed-day.toml \
 	    --out $(BUILD)/calls.jsonl
+
+# The README's picture of the HTML report (docs/report.png), drawn by headless Chromium.
+report-screenshot: build
+	$(PY) tools/report-screenshot docs/report.png
 
 $(BUILD)/ctest/%: native/tests/%.c $(wildcard native/tests/*.h) $(ENGINE_SRC) $(wildcard native/*.h) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
