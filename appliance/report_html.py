@@ -20,7 +20,7 @@ from __future__ import annotations
 import html
 import math
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Callable, List, Optional, Sequence, Tuple
 from zoneinfo import ZoneInfo
 
@@ -42,7 +42,6 @@ LINE_USE = "#8c564b"
 WIDTH = 680                 # px: the printable width of A4 with 15 mm margins
 DASH = "\u2014"
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-BY = {"hour": "hour", "day": "day", "week": "week"}
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 
@@ -101,12 +100,9 @@ class _Clock:
         d = self.local(t)
         return f"{WEEKDAYS[d.weekday()]} {d:%Y-%m-%d %H:%M} {d.tzname()}"
 
-    def _interval(self, key: str) -> datetime:
-        return datetime.fromisoformat(key)
-
     def interval(self, key: str) -> str:
         """An interval's start in full, for a table."""
-        d = self._interval(key)
+        d = datetime.fromisoformat(key)
         if self.by == "hour":
             return f"{d:%H:%M}" if self.one_day else f"{WEEKDAYS[d.weekday()]} {d:%Y-%m-%d %H:%M}"
         if self.by == "week":
@@ -115,7 +111,7 @@ class _Clock:
 
     def tick(self, key: str) -> str:
         """An interval's start, short, for a chart's axis."""
-        d = self._interval(key)
+        d = datetime.fromisoformat(key)
         if self.by == "hour":
             return f"{d:%H}" if self.one_day else f"{d:%d.%m} {d:%H}h"
         return f"{d:%d.%m}"
@@ -337,7 +333,7 @@ def _queue_cells(r: QueueRow) -> List[str]:
 
 def _header(report: Report, clock: _Clock) -> str:
     sl, short = _number(report.sl_s), _number(report.short_abandon_s)
-    per = BY.get(report.by, report.by)
+    per = report.by
     return (f'<header><h1>Call report: {esc(report.office)}</h1>'
             f'<p class="range">{esc(clock.stamp(report.start))} to {esc(clock.stamp(report.end))}'
             f' &middot; time zone {esc(report.timezone)} &middot; by {esc(per)}</p>'
@@ -368,7 +364,7 @@ def _queue(report: Report, clock: _Clock, name: str, rows: List[QueueRow], total
     if not any(r.offered for r in rows) and not (total and total.offered):
         out.append(_empty("No calls in this range."))
         return "".join(out) + "</section>"
-    per = BY.get(report.by, report.by)
+    per = report.by
     if rows:
         ticks = [clock.tick(r.interval) for r in rows]
         x_title = {"hour": "hour of the day" if clock.one_day else "day and hour",

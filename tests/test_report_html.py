@@ -145,12 +145,10 @@ def test_each_queue_has_its_intervals_and_total_with_every_figure():
 
 
 def test_a_figure_with_nothing_to_count_is_a_dash_not_zero():
-    rows = cells(render_html(sample()), "queue")
     doc = render_html(sample())
     support = re.findall(r'<section class="queue">.*?</section>', doc, flags=re.S)[1]
     row_11 = [r for r in cells(support, "queue") if r and r[0] == "11:00"][0]
     assert row_11 == ["11:00", "0", "0", "0", "0", "0", "0", "\u2014", "\u2014", "\u2014", "\u2014", "\u2014"]
-    assert rows
 
 
 def test_agents_lines_and_callers_carry_their_figures():
@@ -426,3 +424,19 @@ def test_the_readme_picture_is_a_small_png_of_the_first_page(tmp_path):
     pixels = png_pixels(out.read_bytes())
     assert pixels.shape[:2] == (1344, 950)              # 760 x 1075 at 1.25
     assert colour_count(pixels, report_html.OFFERED) > 1000
+
+
+@pytest.mark.parametrize("by, keys, table, ticks", [
+    ("day", [f"2026-03-{d:02d}" for d in range(2, 9)], ["Mon 2026-03-02", "Sun 2026-03-08"], ["02.03", "08.03"]),
+    ("week", ["2026-03-02", "2026-03-09"], ["week of 2026-03-02", "week of 2026-03-09"], ["02.03", "09.03"]),
+])
+def test_days_and_weeks_are_labelled_by_their_first_day(by, keys, table, ticks):
+    r = sample()
+    rows = tuple(qrow("sales", k, 10, 8, 2, 0, 6) for k in keys) + (qrow("sales", None, 10 * len(keys),
+                                                                       8 * len(keys), 2 * len(keys), 0, 6 * len(keys)),)
+    doc = render_html(Report(**{**r.__dict__, "by": by, "end": at(0, day=16), "queues": rows}))
+    first = [row[0] for row in cells(doc, "queue")[1:-1]]
+    assert [first[0], first[-1]] == table
+    shown = [t.text for t in svgs(doc)[0].iter("text") if t.get("class") == "tick" and "." in (t.text or "")]
+    assert [shown[0], shown[-1]] == ticks
+    assert f"Calls by {by}" in text_of(doc)
