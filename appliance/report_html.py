@@ -41,7 +41,8 @@ LINE_USE = "#8c564b"
 
 WIDTH = 680                 # px: the printable width of A4 with 15 mm margins
 DASH = "\u2014"
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")     # not the C library's: no locale
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 
@@ -104,7 +105,9 @@ class _Clock:
         """An interval's start in full, for a table."""
         d = datetime.fromisoformat(key)
         if self.by == "hour":
-            return f"{d:%H:%M}" if self.one_day else f"{WEEKDAYS[d.weekday()]} {d:%Y-%m-%d %H:%M}"
+            # The date and the hour may go on two lines in a crowded table, each kept whole.
+            return f"{d:%H:%M}" if self.one_day else \
+                f"{WEEKDAYS[d.weekday()]}\u00a0{d.day}\u00a0{MONTHS[d.month - 1]} {d:%H:%M}"
         if self.by == "week":
             return f"week of {d:%Y-%m-%d}"
         return f"{WEEKDAYS[d.weekday()]} {d:%Y-%m-%d}"
@@ -112,9 +115,10 @@ class _Clock:
     def tick(self, key: str) -> str:
         """An interval's start, short, for a chart's axis."""
         d = datetime.fromisoformat(key)
+        day = f"{d.day}\u00a0{MONTHS[d.month - 1]}"
         if self.by == "hour":
-            return f"{d:%H}" if self.one_day else f"{d:%d.%m} {d:%H}h"
-        return f"{d:%d.%m}"
+            return f"{d:%H}" if self.one_day else f"{day} {d:%H}h"
+        return day
 
 
 # --- charts ----------------------------------------------------------------------------
@@ -305,6 +309,10 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]], numeric_from: int
     return "".join(out)
 
 
+def _nowrap(text: str) -> str:
+    return f'<span class="nowrap">{esc(text)}</span>'
+
+
 def _empty(text: str) -> str:
     return f'<p class="empty">{esc(text)}</p>'
 
@@ -472,7 +480,7 @@ def _callers(report: Report, clock: _Clock) -> str:
             again = DASH
             if u.called_again is not None:
                 again = f"{esc(clock.when(u.called_again))} (+{esc(_dur(u.called_again - u.at))})"
-            rows.append([_caller(u.caller), esc(clock.when(u.at)), esc(u.queue) if u.queue else DASH, esc(u.reason),
+            rows.append([_caller(u.caller), _nowrap(clock.when(u.at)), esc(u.queue) if u.queue else DASH, esc(u.reason),
                          _dur(u.waited_s), again, "yes" if u.served_later else "<b>no</b>"])
         out.append(_table(("Caller", "Time" if clock.one_day else "Date and time", "Queue", "Why", "Waited",
                            "Called again", "Served later"), rows, numeric_from=4, cls="unserved"))
@@ -496,7 +504,7 @@ CSS = """
 * { box-sizing: border-box; }
 html { font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; font-size: 10pt; color: #222;
        background: #fff; }
-body { max-width: 180mm; margin: 8mm auto; padding: 0 4mm; }
+body { max-width: 180mm; margin: 8mm auto; padding: 0; }
 h1, h2, h3 { overflow-wrap: anywhere; }
 h1 { font-size: 17pt; margin: 0 0 2mm; }
 h2 { font-size: 13pt; margin: 6mm 0 2mm; border-bottom: 1.5px solid #4c72b0; padding-bottom: 1mm; }
@@ -506,8 +514,8 @@ p, ul { margin: 1.5mm 0; }
 .definitions { background: #f3f5f9; border-left: 3px solid #4c72b0; padding: 1mm 3mm; margin: 3mm 0;
                font-size: 9pt; }
 .definitions ul { padding-left: 6mm; }
-table { width: 100%; border-collapse: collapse; margin: 2mm 0; font-size: 8pt; table-layout: auto; }
-th, td { border-bottom: 1px solid #ddd; padding: 1mm 1.2mm; text-align: left; vertical-align: top;
+table { width: 100%; border-collapse: collapse; margin: 2mm 0; font-size: 7.5pt; table-layout: auto; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.8mm 1mm; text-align: left; vertical-align: top;
          overflow-wrap: break-word; }
 th { background: #eef1f6; font-weight: bold; hyphens: manual; }
 /* Names from the log may be one long word: they wrap anywhere rather than widen the page. */
@@ -518,6 +526,7 @@ table.narrow { width: auto; min-width: 60%; }
 tfoot td { font-weight: bold; border-top: 1.5px solid #888; }
 thead { display: table-header-group; }
 tr { break-inside: avoid; }
+.nowrap { white-space: nowrap; }
 .reasons { font-size: 7pt; color: #666; white-space: normal; }
 .empty { color: #666; font-style: italic; }
 .note { color: #555; font-size: 8.5pt; }

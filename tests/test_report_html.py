@@ -287,7 +287,7 @@ def test_crowded_axes_show_every_few_labels():
     calls = svgs(doc)[0]
     ticks = [t.text for t in calls.iter("text") if t.get("class") == "tick" and "h" in (t.text or "")]
     assert 6 <= len(ticks) <= 30
-    assert ticks[0] == "02.03 00h"
+    assert ticks[0] == "2\xa0Mar 00h"
 
 
 # --- in a browser ----------------------------------------------------------------------
@@ -397,6 +397,30 @@ def test_chromium_draws_the_charts(rendered):
     assert colour_count(pixels, report_html.SL_HANDLED) > 100
 
 
+def wide() -> Report:
+    """Three days by hour, with names and caller IDs as long as one word can be."""
+    long = "Customer-Service-Department-Of-The-Southern-Region" * 2
+    r = sample(office=long, queue_names=(long, "support"), agent_names=(long, "ivan", "maria"),
+               caller="+380" + "4" * 60, line_names=(long, "line2"))
+    rows = tuple(qrow(long, f"2026-03-{d:02d}T{h:02d}:00:00", 1005 + h, 1004, 1, 0, 3, asa=3600.0, aht=36000.0,
+                      longest=36000.0) for d in (2, 3, 4) for h in range(24))
+    total = (qrow(long, None, 72000, 72000, 0, 0, 1, asa=3600.0, aht=36000.0, longest=360000.0),)
+    return Report(**{**r.__dict__, "end": at(0, day=5), "queues": rows + total + r.queues[-6:]})
+
+
+def test_chromium_keeps_long_tables_and_names_within_the_page_width(tmp_path):
+    page = tmp_path / "wide.html"
+    page.write_text(render_html(wide()), encoding="utf-8")
+    shot = tmp_path / "wide.png"
+    headless(page, f"--screenshot={shot}", "--window-size=1240,1754", tmp=tmp_path)
+    pixels = png_pixels(shot.read_bytes())[:, :, :3]
+    used = np.nonzero((pixels != 255).any(axis=2).any(axis=0))[0]
+    # The page is 180 mm = 680 px wide, centred in the window; nothing may stick out of it.
+    left = (1240 - report_html.WIDTH) / 2
+    assert used.min() >= left - 2 and used.max() <= left + report_html.WIDTH + 2, (used.min(), used.max())
+    assert colour_count(pixels, report_html.OFFERED) > 500
+
+
 def test_chromium_prints_it_on_a4_pages(rendered):
     tmp, page = rendered
     pdf = tmp / "report.pdf"
@@ -427,8 +451,8 @@ def test_the_readme_picture_is_a_small_png_of_the_first_page(tmp_path):
 
 
 @pytest.mark.parametrize("by, keys, table, ticks", [
-    ("day", [f"2026-03-{d:02d}" for d in range(2, 9)], ["Mon 2026-03-02", "Sun 2026-03-08"], ["02.03", "08.03"]),
-    ("week", ["2026-03-02", "2026-03-09"], ["week of 2026-03-02", "week of 2026-03-09"], ["02.03", "09.03"]),
+    ("day", [f"2026-03-{d:02d}" for d in range(2, 9)], ["Mon 2026-03-02", "Sun 2026-03-08"], ["2 Mar", "8 Mar"]),
+    ("week", ["2026-03-02", "2026-03-09"], ["week of 2026-03-02", "week of 2026-03-09"], ["2 Mar", "9 Mar"]),
 ])
 def test_days_and_weeks_are_labelled_by_their_first_day(by, keys, table, ticks):
     r = sample()
@@ -437,6 +461,7 @@ def test_days_and_weeks_are_labelled_by_their_first_day(by, keys, table, ticks):
     doc = render_html(Report(**{**r.__dict__, "by": by, "end": at(0, day=16), "queues": rows}))
     first = [row[0] for row in cells(doc, "queue")[1:-1]]
     assert [first[0], first[-1]] == table
-    shown = [t.text for t in svgs(doc)[0].iter("text") if t.get("class") == "tick" and "." in (t.text or "")]
+    shown = [t.text.replace("\xa0", " ") for t in svgs(doc)[0].iter("text")
+             if t.get("class") == "tick" and "Mar" in (t.text or "")]
     assert [shown[0], shown[-1]] == ticks
     assert f"Calls by {by}" in text_of(doc)
