@@ -153,12 +153,21 @@ def _legend(series: Sequence[Tuple[str, str]], x: float, y: float, dashed: Seque
     return out
 
 
-def _every(labels: Sequence[str], room: float) -> int:
-    """Show every k-th label of an axis so that none overlaps the next."""
-    if not labels:
-        return 1
-    need = max(len(s) for s in labels) * 6.5 + 6
-    return max(1, math.ceil(need / room))
+def _x_axis(labels: Sequence[str], left: float, right: float, bottom: float, height: float,
+            title: str) -> List[str]:
+    """Categories along the bottom, a label under every k-th so that none overlaps the next."""
+    band = (right - left) / max(1, len(labels))
+    k = max(1, math.ceil((max(map(len, labels), default=0) * 6.5 + 6) / band))
+    out = []
+    for i, name in enumerate(labels):
+        if i % k == 0:
+            cx = left + band * (i + 0.5)
+            out.append(f'<line class="axis" x1="{cx:.1f}" y1="{bottom:.1f}" x2="{cx:.1f}" y2="{bottom + 4:.1f}"/>')
+            out.append(f'<text class="tick" x="{cx:.1f}" y="{bottom + 16:.1f}" text-anchor="middle">{esc(name)}</text>')
+    out.append(f'<line class="axis" x1="{left:.1f}" y1="{bottom:.1f}" x2="{right:.1f}" y2="{bottom:.1f}"/>')
+    out.append(f'<text class="axis-title" x="{(left + right) / 2:.1f}" y="{height - 6:.1f}" '
+               f'text-anchor="middle">{esc(title)}</text>')
+    return out
 
 
 def _y_axis(ticks: List[float], y_of: Callable[[float], float], left: float, right: float,
@@ -186,10 +195,9 @@ def bar_chart(labels: Sequence[str], series: Sequence[Tuple[str, str, Sequence[O
         return bottom - (bottom - top) * v / ticks[-1]
 
     body = _legend([(n, c) for n, c, _ in series], left, 16) if len(series) > 1 else []
-    body += _y_axis(ticks, y_of, left, right, lambda t: _number(t), y_title, top, bottom)
+    body += _y_axis(ticks, y_of, left, right, _number, y_title, top, bottom)
     band = (right - left) / max(1, len(labels))
     width = band * 0.8 / len(series)
-    k = _every(labels, band)
     for i, name in enumerate(labels):
         x0 = left + band * i + band * 0.1
         for j, (sname, colour, values) in enumerate(series):
@@ -199,13 +207,7 @@ def bar_chart(labels: Sequence[str], series: Sequence[Tuple[str, str, Sequence[O
                 body.append(f'<rect x="{x0 + j * width:.1f}" y="{y:.1f}" width="{max(width - 1, 1):.1f}" '
                             f'height="{bottom - y:.1f}" fill="{colour}"><title>{esc(name)}: {esc(sname)} '
                             f'{esc(_number(v))}</title></rect>')
-        if i % k == 0:
-            cx = left + band * (i + 0.5)
-            body.append(f'<line class="axis" x1="{cx:.1f}" y1="{bottom:.1f}" x2="{cx:.1f}" y2="{bottom + 4:.1f}"/>')
-            body.append(f'<text class="tick" x="{cx:.1f}" y="{bottom + 16:.1f}" text-anchor="middle">{esc(name)}</text>')
-    body.append(f'<line class="axis" x1="{left:.1f}" y1="{bottom:.1f}" x2="{right:.1f}" y2="{bottom:.1f}"/>')
-    body.append(f'<text class="axis-title" x="{(left + right) / 2:.1f}" y="{height - 6:.1f}" '
-                f'text-anchor="middle">{esc(x_title)}</text>')
+    body += _x_axis(labels, left, right, bottom, height, x_title)
     return _svg(height, label, body)
 
 
@@ -224,7 +226,6 @@ def percent_chart(labels: Sequence[str], series: Sequence[Tuple[str, str, Sequen
     body = _legend(legend, left, 16, dashed=[reference[0]] if reference else [])
     body += _y_axis(ticks, y_of, left, right, lambda t: f"{t * 100:.0f} %", "service level", top, bottom)
     band = (right - left) / max(1, len(labels))
-    k = _every(labels, band)
     if reference:
         y = y_of(reference[2])
         body.append(f'<line x1="{left:.1f}" y1="{y:.1f}" x2="{right:.1f}" y2="{y:.1f}" stroke="{reference[1]}" '
@@ -243,27 +244,18 @@ def percent_chart(labels: Sequence[str], series: Sequence[Tuple[str, str, Sequen
             if v is not None:
                 body.append(f'<circle cx="{left + band * (i + 0.5):.1f}" cy="{y_of(v):.1f}" r="3" fill="{colour}">'
                             f'<title>{esc(labels[i])}: {esc(name)} {esc(_pct(v))}</title></circle>')
-    for i, name in enumerate(labels):
-        if i % k == 0:
-            cx = left + band * (i + 0.5)
-            body.append(f'<line class="axis" x1="{cx:.1f}" y1="{bottom:.1f}" x2="{cx:.1f}" y2="{bottom + 4:.1f}"/>')
-            body.append(f'<text class="tick" x="{cx:.1f}" y="{bottom + 16:.1f}" text-anchor="middle">{esc(name)}</text>')
-    body.append(f'<line class="axis" x1="{left:.1f}" y1="{bottom:.1f}" x2="{right:.1f}" y2="{bottom:.1f}"/>')
-    body.append(f'<text class="axis-title" x="{(left + right) / 2:.1f}" y="{height - 6:.1f}" '
-                f'text-anchor="middle">{esc(x_title)}</text>')
+    body += _x_axis(labels, left, right, bottom, height, x_title)
     return _svg(height, label, body)
 
 
-def hbar_chart(labels: Sequence[str], series: Sequence[Tuple[str, str, Sequence[float]]], x_max: float,
-               x_fmt: Callable[[float], str], x_title: str, label: str, integer: bool = False,
-               ticks: Optional[List[float]] = None) -> str:
-    """One horizontal bar per label, its series stacked left to right."""
+def hbar_chart(labels: Sequence[str], series: Sequence[Tuple[str, str, Sequence[float]]], ticks: List[float],
+               x_fmt: Callable[[float], str], x_title: str, label: str) -> str:
+    """One horizontal bar per label, its series stacked left to right, on a scale to ticks[-1]."""
     names = [_clip(s, 22) for s in labels]
     left = 16 + 6.5 * max(len(s) for s in names)
     right, top, row = WIDTH - 24.0, 30.0 if len(series) > 1 else 8.0, 24.0
     bottom = top + row * len(labels)
     height = int(bottom + 42)
-    ticks = ticks or _ticks(x_max, integer=integer)
 
     def x_of(v: float) -> float:
         return left + (right - left) * v / ticks[-1]
@@ -417,9 +409,8 @@ def _agents(report: Report) -> str:
                                ("wrap-up", WRAPUP, [a.wrapup_s for a in report.agents]),
                                ("paused", PAUSED, [sum(a.paused_s.values()) for a in report.agents]),
                                ("idle", IDLE, [_idle(a) for a in report.agents])],
-                              ticks[-1], (lambda v: f"{v / unit:g} h") if hours else (lambda v: f"{v / unit:g} min"),
-                              "time logged in: talking, in wrap-up, paused, idle", "Agents' time logged in",
-                              ticks=ticks))
+                              ticks, (lambda v: f"{v / unit:g} h") if hours else (lambda v: f"{v / unit:g} min"),
+                              "time logged in: talking, in wrap-up, paused, idle", "Agents' time logged in"))
     rows = []
     for a in report.agents:
         reasons = ", ".join(f"{esc(k or 'no reason')} {esc(_dur(v))}" for k, v in sorted(a.paused_s.items()))
@@ -458,9 +449,9 @@ def _lines(report: Report) -> str:
     lines: Sequence[LineRow] = report.lines
     if any(r.use > 0 for r in lines):
         out.append("<h3>Use of each line</h3>")
-        out.append(hbar_chart([r.line for r in lines], [("in use", LINE_USE, [r.use for r in lines])], 1.0,
-                              lambda v: f"{v * 100:.0f} %", "share of the range with a call on the line",
-                              "Use of each line", ticks=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0]))
+        out.append(hbar_chart([r.line for r in lines], [("in use", LINE_USE, [r.use for r in lines])],
+                              [0.0, 0.2, 0.4, 0.6, 0.8, 1.0], lambda v: f"{v * 100:.0f} %",
+                              "share of the range with a call on the line", "Use of each line"))
     else:
         out.append(_empty("No line carried a call in this range."))
     out.append(_table(("Line", "Calls", "Busy", "Use"),
