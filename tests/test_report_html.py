@@ -465,3 +465,30 @@ def test_days_and_weeks_are_labelled_by_their_first_day(by, keys, table, ticks):
              if t.get("class") == "tick" and "Mar" in (t.text or "")]
     assert [shown[0], shown[-1]] == ticks
     assert f"Calls by {by}" in text_of(doc)
+
+
+def test_a_simulated_day_through_the_command_in_chromium(tmp_path):
+    """The whole path a manager takes: a day of the box's own call log, `appliance
+    report --format html`, and the page in a browser with its charts drawn."""
+    chromium()
+    from tests.test_simulate import HERE, traffic_file
+    from appliance import config, simulate, traffic
+    day = traffic_file(tmp_path, [(40, 2), (70, 2), (50, 1)], handle_s=150)
+    db = tmp_path / "log.sqlite"
+    sim = simulate.Simulation(config.load(str(HERE / "office-small.toml")), traffic.load(str(day)), log_path=db)
+    try:
+        sim.run()
+    finally:
+        sim.close()
+    page = tmp_path / "day.html"
+    r = subprocess.run([sys.executable, "-m", "appliance.cli", "report", "--db", str(db), "--config",
+                        str(HERE / "office-small.toml"), "--by", "hour", "--format", "html", "--out", str(page)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    text = page.read_text(encoding="utf-8")
+    assert "Small Office" in text and "support" in text and "<script" not in text
+    shot = tmp_path / "shot.png"
+    headless(page, f"--screenshot={shot}", "--window-size=1240,1754", tmp=tmp_path)
+    pixels = png_pixels(shot.read_bytes())
+    for colour in (report_html.OFFERED, report_html.ANSWERED, report_html.ABANDONED):
+        assert colour_count(pixels, colour) > 500, colour
