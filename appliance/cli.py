@@ -108,6 +108,20 @@ def _export(args) -> int:
         return refuse(f"--out {args.out}: {e.strerror or e}")
     return 0
 
+def _staffing(args) -> int:
+    from appliance import calllog, config, staffing
+
+    try:
+        return staffing.run(args.db, args.target, model=args.model, queue=args.queue, first=args.first,
+                            last=args.last, config_path=args.config, over=args.over)
+    except config.ConfigError as e:
+        for p in e.problems:
+            print(p, file=sys.stderr)
+        return 2
+    except (staffing.StaffingError, calllog.CallLogError) as e:
+        print(f"appliance staffing: {e}", file=sys.stderr)
+        return 2
+
 
 def _report(args) -> int:
     import datetime as dt
@@ -240,6 +254,21 @@ def main(argv=None) -> int:
     p.add_argument("--config", metavar="FILE",
                    help="the office's TOML file: its time zone, agents' queues and phones, queue keys")
     p.set_defaults(func=_export)
+    p = sub.add_parser("staffing", help="agents needed hour by hour of the week, from the call log",
+                       description="Measure a queue's calls per hour, handle time and patience for each hour of "
+                                   "the week from the call log, and print the fewest agents that meet a "
+                                   "service-level target, with the service level, ASA and abandonment they give.")
+    p.add_argument("--db", required=True, help="the call log (SQLite)")
+    p.add_argument("--target", required=True, help="PERCENT/SECONDS: 80/20 is 80 %% answered within 20 s")
+    p.add_argument("--model", choices=["erlang-a", "erlang-c"], default="erlang-a",
+                   help="erlang-a: callers hang up as the log shows (default); erlang-c: nobody does")
+    p.add_argument("--over", choices=["offered", "answered"], default="offered",
+                   help="service level over calls offered (default) or over calls answered")
+    p.add_argument("--queue", help="the queue (needed when the log has several)")
+    p.add_argument("--from", dest="first", metavar="DATE", help="first day, local time (YYYY-MM-DD)")
+    p.add_argument("--to", dest="last", metavar="DATE", help="last day, included")
+    p.add_argument("--config", help="the office's TOML file: its time zone (default: this machine's)")
+    p.set_defaults(func=_staffing)
 
     p = sub.add_parser("report", help="the manager's report from a call log: queues, agents, lines, unserved callers",
                        description="Figures over the calls started in a range of days, from the box's call log: "
