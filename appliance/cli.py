@@ -53,10 +53,24 @@ def _run(args) -> int:
 
 
 def _simulate(args) -> int:
-    from appliance import calllog, config, prompts, simulate, traffic
+    from appliance import calllog, config, prompts, simulate, staffing, traffic
 
     try:
-        return simulate.run(args.config, args.traffic, args.out, seed=args.seed, db_path=args.db)
+        if args.traffic_from_db is None:
+            for option in ("agents", "target", "queue", "first", "last", "adjust"):
+                if getattr(args, option) is not None:
+                    print(f"appliance simulate: --{option.replace('first', 'from').replace('last', 'to')} "
+                          "goes with --traffic-from-db", file=sys.stderr)
+                    return 2
+            week = None
+        else:
+            week = dict(db=args.traffic_from_db, queue=args.queue, first=args.first, last=args.last,
+                        agents=args.agents, target=args.target, model=args.model, over=args.over,
+                        adjust=args.adjust)
+        return simulate.run(args.config, args.traffic, args.out, seed=args.seed, db_path=args.db, week=week)
+    except (staffing.StaffingError, calllog.CallLogError) as e:
+        print(f"appliance simulate: {e}", file=sys.stderr)
+        return 2
     except (config.ConfigError, traffic.TrafficError) as e:
         for p in e.problems:
             print(p, file=sys.stderr)
@@ -233,10 +247,25 @@ def main(argv=None) -> int:
                                    "simulated board without audio, on its own clock, with the callers and agents "
                                    "of a traffic file; write one JSON line per call and print a summary.")
     p.add_argument("--config", required=True, help="the office's TOML file")
-    p.add_argument("--traffic", required=True, help="the traffic file (TOML): hours, calls, agents, times")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--traffic", help="the traffic file (TOML): hours, calls, agents, times")
+    source.add_argument("--traffic-from-db", metavar="CALL_LOG",
+                        help="the week a call log shows (calls, handle time, patience by the hour), staffed "
+                             "with --agents N or --target PERCENT/SECONDS")
     p.add_argument("--seed", type=int, help="the random seed (default: the traffic file's)")
     p.add_argument("--out", required=True, help="where to write the calls, one JSON object a line")
     p.add_argument("--db", help="keep the call log in this SQLite file (default: a temporary one)")
+    week = p.add_argument_group("with --traffic-from-db")
+    staff = week.add_mutually_exclusive_group()
+    staff.add_argument("--agents", type=int, help="this many agents logged in every hour")
+    staff.add_argument("--target", help="the agents appliance staffing advises for PERCENT/SECONDS, hour by hour")
+    week.add_argument("--adjust", type=int, help="add this many agents (or take them away, negative) every hour")
+    week.add_argument("--model", choices=["erlang-a", "erlang-c"], help="the model of --target (default erlang-a)")
+    week.add_argument("--over", choices=["offered", "answered"], help="the service level of --target "
+                                                                     "(default offered)")
+    week.add_argument("--queue", help="the queue measured (needed when the log has several)")
+    week.add_argument("--from", dest="first", metavar="DATE", help="first day measured, local time (YYYY-MM-DD)")
+    week.add_argument("--to", dest="last", metavar="DATE", help="last day measured, included")
     p.set_defaults(func=_simulate)
 
     p = sub.add_parser("export", help="the call log as Asterisk's queue_log or cdr_csv (Master.csv)",

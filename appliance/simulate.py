@@ -157,11 +157,15 @@ class Simulation:
         arrivals_rng, handle_rng, patience_rng, self.ring_rng = (
             np.random.Generator(np.random.PCG64(s)) for s in np.random.SeedSequence(self.seed).spawn(4))
         times: List[float] = []
+        handles, patience = [], []
         for h, hour in enumerate(self.traffic.hours):
             n = int(arrivals_rng.poisson(hour.calls))
             times += sorted((h + arrivals_rng.uniform(0.0, 1.0, n)) * 3600.0)
-        handles = self.traffic.handle.draw(handle_rng, len(times))
-        patience = self.traffic.patience.draw(patience_rng, len(times))
+            # Hour by hour from the same streams: a file without hourly means draws
+            # exactly what one draw for the whole day would.
+            handles.append(self.traffic.handle_in(hour).draw(handle_rng, n))
+            patience.append(self.traffic.patience_in(hour).draw(patience_rng, n))
+        handles, patience = np.concatenate(handles), np.concatenate(patience)
         out = []
         for i, at in enumerate(times):
             number = f"07{i + 1:08d}" if self.traffic.caller_ids else ""
@@ -422,14 +426,20 @@ def summary(records: List[dict], service_level_s: float) -> List[str]:
     return lines
 
 
-def run(config_path: str, traffic_path: str, out_path: str, seed: Optional[int] = None,
-        db_path: Optional[str] = None, out: TextIO = None) -> int:
+def run(config_path: str, traffic_path: Optional[str], out_path: str, seed: Optional[int] = None,
+        db_path: Optional[str] = None, out: TextIO = None, week: Optional[dict] = None) -> int:
+    """Simulates the traffic file, or with `week` the week measured from a call log:
+    week holds db, and for staffing.from_log and staffing.plan queue, first, last,
+    agents, target, model, over, adjust."""
     import sys
     out = out or sys.stdout
     if seed is not None and seed < 0:
         raise SimulateError(f"--seed {seed}: a seed is a whole number from 0")
     office = config.load(config_path)
-    traffic = traffic_.load(traffic_path)
+    if week is None:
+        traffic = traffic_.load(traffic_path)
+    else:
+        traffic = _measured_week(office, config_path, week, out)
     started = time.perf_counter()
     sim = Simulation(office, traffic, seed=seed, log_path=Path(db_path) if db_path else None)
     try:
@@ -447,3 +457,30 @@ def run(config_path: str, traffic_path: str, out_path: str, seed: Optional[int] 
         print(line, file=out)
     print(f"{len(records)} calls written to {out_path}" + (f"; call log {db_path}" if db_path else ""), file=out)
     return 0
+
+
+def _measured_week(office: config.Office, config_path: str, week: dict, out: TextIO) -> traffic_.Traffic:
+    """The traffic of the week the call log shows, staffed as asked; says what it is."""
+    from appliance import staffing
+    tz = zoneinfo.ZoneInfo(office.hours.timezone)
+    first = staffing.parse_day(week["first"], "--from") if week.get("first") else None
+    last = staffing.parse_day(week["last"], "--to") if week.get("last") else None
+    target = staffing.parse_target(week["target"]) if week.get("target") else None
+    measured = staffing.from_log(week["db"], week.get("queue"), tz, first, last)
+    if measured.queue not in office.queues:
+        raise staffing.StaffingError(f"{week['db']}: queue '{measured.queue}' is not in {config_path}")
+    agents = staffing.plan(measured, week.get("agents"), target, week.get("model") or "erlang-a",
+                           week.get("over") or "offered", week.get("adjust") or 0)
+    members = sum(1 for a in office.agents if measured.queue in a.queues)
+    slots = staffing.span(measured)
+    for slot, n in zip(slots, agents):
+        if n > members:
+            raise staffing.StaffingError(f"{staffing.slot_name(slot)}: {n} agents, but queue '{measured.queue}' has "
+                                f"{members} member{'s' if members != 1 else ''} in {config_path}")
+    traffic = staffing.to_traffic(measured, agents, path=week["db"])
+    how = (f"{agents[0]} agent{'s' if agents[0] != 1 else ''} every hour" if target is None and not week.get("adjust")
+           else f"agents by the hour: {', '.join(map(str, agents))}")
+    print(f"Traffic of queue {measured.queue} from {week['db']} ({measured.first_day} to {measured.last_day}), "
+          f"{staffing.slot_name(slots[0])[:3]} {slots[0] % 24:02d}:00 on for {len(slots)} hours "
+          f"(times in {office.hours.timezone}); {how}", file=out)
+    return traffic

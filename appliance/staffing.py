@@ -206,6 +206,55 @@ def advise(measured: Measured, target: Target, model: str = "erlang-a", over: st
     return out
 
 
+# -- a measured week to simulate ----------------------------------------------------------
+
+def span(measured: Measured) -> range:
+    """The hours of the week from the first with calls to the last."""
+    return range(measured.hours[0].slot, measured.hours[-1].slot + 1)
+
+
+def plan(measured: Measured, agents: Optional[int] = None, target: Optional[Target] = None,
+         model: str = "erlang-a", over: str = erlang.OFFERED, adjust: int = 0) -> List[int]:
+    """Agents for each hour of span(measured): `agents` in every one, or the advice for
+    `target` (none where there are no calls), each changed by `adjust` (never below 0)."""
+    if (agents is None) == (target is None):
+        raise StaffingError("staff the week with either --agents N or --target PERCENT/SECONDS")
+    if agents is not None:
+        if agents < 0:
+            raise StaffingError(f"--agents {agents}: a number of agents from 0")
+        by_slot = {slot: agents for slot in span(measured)}
+    else:
+        by_slot = {a.hour.slot: a.performance.agents for a in advise(measured, target, model, over)}
+    return [max(by_slot.get(slot, 0) + adjust, 0) for slot in span(measured)]
+
+
+def to_traffic(measured: Measured, agents: Sequence[int], path: str = "<call log>"):
+    """A traffic description (traffic.Traffic) of the measured week: each hour of
+    span(measured) with its calls, handle time (talk only: the office adds its own
+    wrap-up) and patience, and `agents` hour by hour. Talk times are lognormal with the
+    measured cv, patience exponential (what its estimate assumes), the ring before an
+    agent answers fixed at its measured mean."""
+    from appliance import traffic
+    by_slot = {h.slot: h for h in measured.hours}
+    slots = span(measured)
+    if len(agents) != len(slots):
+        raise ValueError(f"{len(agents)} hours of agents for {len(slots)} hours")
+    endless = math.isinf(measured.patience_s)
+    hours = []
+    for slot, n in zip(slots, agents):
+        h = by_slot.get(slot)
+        hours.append(traffic.Hour(h.calls_per_h if h else 0.0, n, h.talk_s if h and h.talk_s > 0 else None,
+                                  None if endless or h is None else h.patience_s))
+    cv = min(max(measured.talk_cv, 0.05), 10.0)
+    return traffic.Traffic(
+        path=path, seed=0, start=dt.time(slots[0] % 24, 0), queue=measured.queue, digits=None, agents_of=None,
+        handle=traffic.Distribution("lognormal", max(measured.talk_s, 1.0), cv),
+        patience=traffic.Distribution("none") if endless else traffic.Distribution("exponential",
+                                                                                   measured.patience_s),
+        answer=traffic.Distribution("fixed", measured.answer_delay_s or 2.0),
+        hours=tuple(hours))
+
+
 # -- the report --------------------------------------------------------------------------
 
 def _mmss(s: float) -> str:

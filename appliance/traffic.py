@@ -17,10 +17,14 @@ Rules:
     before hanging up ("none": they never do), [answer] how long an agent's phone
     rings before they pick it up. A distribution is "fixed", "exponential" or
     "lognormal" (with its coefficient of variation `cv`), given by its mean `mean_s`.
+  - An hour may set its own means, `handle_s` and `patience_s`, for the file's
+    distributions of the same kind (its cv kept): a measured week has both vary by
+    hour. An hour's patience_s needs a patience distribution other than "none".
   - `seed` makes a run reproducible; the command line's --seed wins over it.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -64,6 +68,8 @@ class Distribution:
 class Hour:
     calls: float            # the mean of the hour's Poisson number of arrivals
     agents: int
+    handle_s: Optional[float] = None        # this hour's mean handle time, else the file's
+    patience_s: Optional[float] = None      # this hour's mean patience, else the file's
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,14 @@ class Traffic:
     service_level_s: float = 20.0
     caller_ids: bool = True         # each caller presents a number of their own
     positions: Optional[Positions] = None
+
+    def handle_in(self, hour: Hour) -> Distribution:
+        return self.handle if hour.handle_s is None else dataclasses.replace(self.handle, mean_s=hour.handle_s)
+
+    def patience_in(self, hour: Hour) -> Distribution:
+        if hour.patience_s is None or self.patience.kind == "none":
+            return self.patience
+        return dataclasses.replace(self.patience, mean_s=hour.patience_s)
 
     def staffed_queue(self, office: Office) -> Optional[str]:
         if self.queue or self.agents_of:
@@ -161,6 +175,10 @@ class _TrafficValidator(_Validator):
         patience = self.distribution(top, "patience", none_ok=True, default=Distribution("none"))
         answer = self.distribution(top, "answer", none_ok=False, default=Distribution("fixed", 2.0))
         hours = self.hours(top["hour"]) if "hour" in top else ()
+        if patience.kind == "none":
+            for i, h in enumerate(hours):
+                if h.patience_s is not None:
+                    self.bad(("hour", i, "patience_s"), "the callers' patience is 'none': an hour cannot set its mean")
         return Traffic(self.file, seed, start, queue, digits, agents_of, handle, patience, answer, hours,
                        service, caller_ids, self.pos)
 
@@ -210,9 +228,16 @@ class _TrafficValidator(_Validator):
         out: List[Hour] = []
         for i, t in enumerate(doc):
             p: Path = ("hour", i)
-            t = self.table(t, p, ["calls", "agents"], ["calls", "agents"])
+            t = self.table(t, p, ["calls", "agents", "handle_s", "patience_s"], ["calls", "agents"])
+            means = []
+            for key in ("handle_s", "patience_s"):
+                v = self.number(t, p, key, float, None, 0.0, 86400.0)
+                if v is not None and v <= 0:
+                    self.bad(p + (key,), "must be above 0")
+                    v = None
+                means.append(v)
             out.append(Hour(self.number(t, p, "calls", float, 0.0, 0.0, MAX_CALLS_PER_HOUR),
-                            self.number(t, p, "agents", int, 0, 0, 10_000)))
+                            self.number(t, p, "agents", int, 0, 0, 10_000), *means))
         if not doc:
             self.bad(("hour",), "needs at least one [[hour]]")
         elif len(doc) > MAX_HOURS:
