@@ -270,3 +270,14 @@ def test_other_mistakes_are_one_line_each(tmp_path, args, said):
     r = simulate_cli(*[x for kv in given.items() for x in kv], *extra)
     assert r.returncode == 1
     assert said in r.stderr and "Traceback" not in r.stderr
+
+
+def test_an_hour_s_own_handle_time_is_what_its_callers_talk(tmp_path):
+    day = traffic_file(tmp_path, [(20, 2), (20, 2)], handle="fixed", handle_s=30, patience="distribution = \"none\"")
+    day.write_text(day.read_text(encoding="utf-8") + "handle_s = 70\n", encoding="utf-8")
+    calls = [c for c in run_in_process(SMALL, day) if c["outcome"] == "answered"]
+    first = [c["talk_s"] for c in calls if c["arrival_s"] < 3600]
+    second = [c["talk_s"] for c in calls if c["arrival_s"] >= 3600]
+    assert first and second
+    assert all(t == pytest.approx(30, abs=0.1) for t in first)
+    assert all(t == pytest.approx(70, abs=0.1) for t in second)

@@ -135,3 +135,13 @@ def test_fixed_and_none_draw_what_they_say():
     rng = np.random.default_rng(1)
     assert list(traffic.Distribution("fixed", 2.0).draw(rng, 3)) == [2.0, 2.0, 2.0]
     assert np.isinf(traffic.Distribution("none").draw(rng, 2)).all()
+
+
+def test_an_hour_sets_its_own_means_for_the_file_s_distributions():
+    t = traffic.parse((GOOD + "handle_s = 100\npatience_s = 45\n").encode(), "day.toml")
+    first, second = t.hours
+    assert (first.handle_s, first.patience_s) == (None, None)
+    assert (second.handle_s, second.patience_s) == (100.0, 45.0)
+    assert t.handle_in(first) == t.handle
+    assert t.handle_in(second) == traffic.Distribution("lognormal", 100.0, 1.0)
+    assert t.patience_in(second) == traffic.Distribution("exponential", 45.0)
