@@ -194,7 +194,6 @@ def test_every_figure_of_a_simulated_day_agrees_with_the_raw_log(day):
         was = full
     assert r.all_lines_busy == episodes > 0
     assert r.all_lines_busy_s == pytest.approx(busy_time, abs=0.01)
-    assert any(rec["outcome"] == "blocked" for rec in records.values()) or True
 
     # Unserved: every queued caller an agent did not answer, and whether that number
     # called again and was answered in the week after.
