@@ -201,6 +201,86 @@ def _report(args) -> int:
     return 0
 
 
+def _board_detect(args) -> int:
+    import shutil
+    import subprocess
+    from appliance import cards, config
+
+    def bad(message: str, status: int = 2) -> int:
+        print(f"appliance board detect: {message}", file=sys.stderr)
+        return status
+
+    if args.hardware is not None:
+        try:
+            with open(args.hardware, encoding="utf-8", errors="replace") as f:
+                text = f.read()
+        except OSError as e:
+            return bad(f"--hardware {args.hardware}: {e.strerror or e}")
+    elif shutil.which("dahdi_hardware"):
+        try:
+            text = subprocess.run(["dahdi_hardware"], capture_output=True, text=True, timeout=30).stdout
+        except (OSError, subprocess.TimeoutExpired) as e:
+            return bad(f"dahdi_hardware: {e}", 1)
+    else:
+        text = ""
+    try:
+        profiles = cards.load_profiles()
+    except config.ConfigError as e:
+        for p in e.problems:
+            print(p, file=sys.stderr)
+        return bad("a card profile is not usable", 1)
+    found = cards.detect(cards.parse_hardware(text), cards.read_devices(args.sysfs), profiles)
+    if not found:
+        return bad(f"no DAHDI card found: dahdi_hardware lists none and {args.sysfs} has no device", 1)
+    sys.stdout.write(cards.describe(found, [p.name for p in profiles]))
+    return 0
+
+
+def _board_system_conf(args) -> int:
+    from appliance import cards, config, dahdiconf
+
+    def bad(message: str, status: int = 2) -> int:
+        print(f"appliance board system-conf: {message}", file=sys.stderr)
+        return status
+
+    try:
+        office = config.load(args.config)
+    except config.ConfigError as e:
+        for p in e.problems:
+            print(p, file=sys.stderr)
+        return bad(f"{args.config}: not a configuration the box can use")
+    name = args.profile or office.board.profile
+    if not name:
+        return bad(f"no card profile: give --profile NAME or set board.profile in {args.config} "
+                   "('appliance board detect' names the card's)")
+    try:
+        profile = cards.load_profile(name)
+    except config.ConfigError as e:
+        for p in e.problems:
+            print(p, file=sys.stderr)
+        return bad(f"card profile '{name}' is not usable")
+    modules, issues = cards.modules_for(office, profile)
+    issues += cards.check(office, profile, modules)
+    try:
+        text = None if issues else dahdiconf.generate(office, profile, modules, args.config)
+    except dahdiconf.SystemConfError as e:
+        issues = e.issues
+    if issues:
+        for p in cards.problems(args.config, issues):
+            print(p, file=sys.stderr)
+        return bad(f"{args.config} does not fit the {profile.name} card")
+    if args.out is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(text.encode("utf-8"))
+        sys.stdout.buffer.flush()
+        return 0
+    try:
+        dahdiconf.write(args.out, text)
+    except OSError as e:
+        return bad(f"--out {args.out}: {e.strerror or e}", 1)
+    return 0
+
+
 def _demo(args) -> int:
     from appliance import demo
 
@@ -318,6 +398,27 @@ def main(argv=None) -> int:
     p.add_argument("--short-abandon", type=float, metavar="SECONDS",
                    help="hang-ups within this many seconds are short abandons, counted apart (default: 5)")
     p.set_defaults(func=_report)
+
+    bp = sub.add_parser("board", help="the telephony card: find it, and make DAHDI's system.conf for it",
+                       description="Find the DAHDI cards in this box and the profile of each, or make DAHDI's "
+                                   "system.conf from the office's configuration and the card's profile.")
+    board = bp.add_subparsers(dest="board_command", metavar="COMMAND")
+    b = board.add_parser("detect", help="the cards dahdi_hardware and the kernel report, with their profiles",
+                         description="List the cards dahdi_hardware and /sys/bus/dahdi_devices report: each with "
+                                     "its profile, its ports' modules and the [board] lines for the office's file.")
+    b.add_argument("--sysfs", default="/sys/bus/dahdi_devices/devices", metavar="DIR",
+                   help="the kernel's DAHDI devices (default: /sys/bus/dahdi_devices/devices)")
+    b.add_argument("--hardware", metavar="FILE", help="read dahdi_hardware's output from FILE instead of running it")
+    b.set_defaults(func=_board_detect)
+    b = board.add_parser("system-conf", help="DAHDI's system.conf from the office's configuration",
+                         description="Make DAHDI's system.conf from the office's lines and [board] section and the "
+                                     "card's profile; print it, or with --out write it in place whole.")
+    b.add_argument("--config", required=True, help="the office's TOML file")
+    b.add_argument("--profile", help="the card profile (default: the file's board.profile)")
+    b.add_argument("--out", nargs="?", const="/etc/dahdi/system.conf", metavar="FILE",
+                   help="write it to FILE (/etc/dahdi/system.conf if none is named) instead of printing it")
+    b.set_defaults(func=_board_system_conf)
+    bp.set_defaults(func=lambda args: (bp.print_help(), 2)[1])
 
     p = sub.add_parser("demo", help="a live call on the simulated board, events printed as they happen")
     p.add_argument("--fast", action="store_true", help="run the clock free instead of in real time")

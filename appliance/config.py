@@ -63,6 +63,15 @@ The file, by section (see board/demo-office.toml for a full example):
   [calllog]       keep_days (calls older than this are pruned; 400 unless set),
                   max_mb (the oldest calls are pruned while the log's pages in use
                   exceed this many MiB; 500 unless set)
+  [board]         the telephony card, for DAHDI's system.conf (appliance/dahdiconf.py):
+                  profile (a card profile in board/profiles), modules (each port's
+                  module, fxo | fxs | none, where the card differs from its profile),
+                  zone (DAHDI's tone zone: the ring cadence of the office's phones),
+                  echo_canceller (DAHDI's name, hardware or none; the profile's unless
+                  set); [[board.span]] per E1 span, in order: signalling (pri_cpe |
+                  pri_net | mfcr2), timing (0: never the clock source; else the
+                  order of preference), crc4, coding (hdb3 | ami), lbo (0-7), framing
+                  (ccs for ISDN, cas for MFC/R2: implied by the signalling)
 ACTION is one of: menu:NAME, back, top, repeat, operator, hangup, language:LANG,
 queue:NAME, after-hours (what the office does when closed), callback:QUEUE (the
 callback offer for that queue; a queue's own rules may say just callback, for the
@@ -100,6 +109,16 @@ KEYS = "0123456789*#"
 QUEUE_RULES = ("max_callers", "when_full", "max_wait_s", "when_timeout", "service_level_s", "overflow",
                "when_empty")
 EMPTY = ("logged-out", "paused")
+# The zones libtonezone knows (dahdi_cfg refuses any other): tests/test_config.py checks
+# this list against the library itself.
+TONE_ZONES = ("us", "au", "fr", "nl", "uk", "fi", "es", "jp", "no", "at", "nz", "it", "us-old", "gr", "tw",
+              "cl", "se", "be", "sg", "il", "br", "hu", "lt", "pl", "za", "pt", "ee", "mx", "in", "de", "ch",
+              "dk", "cz", "cn", "ar", "my", "th", "bg", "ve", "ph", "ru", "tr", "pa", "mo", "cr", "ae")
+# DAHDI's software echo cancellers by module name; hardware: the card's own module
+# (VPM), which DAHDI uses whatever system.conf names; none: no canceller.
+ECHO_CANCELLERS = ("mg2", "oslec", "kb1", "sec", "sec2", "hpec", "hardware", "none")
+MODULES = ("fxo", "fxs", "none")
+E1_SIGNALLING = ("pri_cpe", "pri_net", "mfcr2")
 
 
 # -- what the file becomes ------------------------------------------------------------
@@ -308,6 +327,30 @@ class Retention:
 
 
 @dataclass(frozen=True)
+class E1Span:
+    """One E1 span's line settings, as DAHDI's span= line takes them."""
+    signalling: str = "pri_cpe"
+    timing: int = 1
+    crc4: bool = True
+    coding: str = "hdb3"
+    lbo: int = 0
+
+    @property
+    def framing(self) -> str:
+        return "cas" if self.signalling == "mfcr2" else "ccs"
+
+
+@dataclass(frozen=True)
+class Board:
+    """The card the office's lines are on; empty values: the profile's own."""
+    profile: Optional[str] = None
+    modules: Tuple[str, ...] = ()
+    zone: Optional[str] = None
+    echo_canceller: Optional[str] = None
+    spans: Tuple[E1Span, ...] = ()
+
+
+@dataclass(frozen=True)
 class Office:
     name: str
     languages: Tuple[str, ...]
@@ -323,6 +366,7 @@ class Office:
     agents: Tuple[Agent, ...] = ()
     features: Features = field(default_factory=Features)
     calllog: Retention = field(default_factory=Retention)
+    board: Board = field(default_factory=Board)
 
     @property
     def language(self) -> str:
@@ -511,7 +555,7 @@ class _Validator:
 
     def office(self, doc: Dict[str, Any]) -> Office:
         top = self.table(doc, (), ["office", "line", "prompts", "menu", "hours", "callerid", "queue", "agent",
-                                   "features", "calllog"],
+                                   "features", "calllog", "board"],
                          ["office", "line", "menu"])
         o = self.table(top.get("office", {}), ("office",), ["name", "timezone", "languages", "entry", "operator"],
                        ["name", "entry"])
@@ -545,9 +589,10 @@ class _Validator:
         agents = self.agents(top.get("agent", []))
         features = self.features(top.get("features", {}))
         retention = self.retention(top.get("calllog", {}))
+        board = self.board(top.get("board", {}))
         office = Office(name=name, languages=tuple(languages), entry=entry, lines=lines, prompts=prompts,
                         menus=menus, hours=hours, callerid=cid, operator=operator, path=self.file,
-                        queues=queues, agents=agents, features=features, calllog=retention)
+                        queues=queues, agents=agents, features=features, calllog=retention, board=board)
         self.references(office, top)
         return office
 
@@ -700,6 +745,54 @@ class _Validator:
         t = self.table(doc, p, ["keep_days", "max_mb"])
         return Retention(keep_days=self.number(t, p, "keep_days", float, Retention.keep_days, 1.0, 36500.0),
                          max_mb=self.number(t, p, "max_mb", float, Retention.max_mb, 1.0, 1 << 20))
+
+    def board(self, doc: Any) -> Board:
+        """The card's settings as written; whether they fit the card is the card
+        profile's business (appliance/cards.py), checked where system.conf is made."""
+        p: Path = ("board",)
+        t = self.table(doc, p, ["profile", "modules", "zone", "echo_canceller", "span"])
+        profile = self.get(t, p, "profile", str, None)
+        if profile is not None and not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,31}", profile):
+            self.bad(p + ("profile",), f"{profile!r} is not a profile's name (lower-case letters, digits, - and _)")
+            profile = None
+        modules = []
+        for i, m in enumerate(self.get(t, p, "modules", list, [])):
+            if m not in MODULES:
+                self.bad(p + ("modules", i), f"{m!r} is not one of {', '.join(MODULES)}")
+            else:
+                modules.append(m)
+        zone = self.get(t, p, "zone", str, None)
+        if zone is not None and zone not in TONE_ZONES:
+            extra = " (DAHDI has no zone for Ukraine: choose the one whose ring cadence the phones should " \
+                    "use, such as 'ru')" if zone == "ua" else _hint(zone, TONE_ZONES)
+            self.bad(p + ("zone",), f"'{zone}' is not one of DAHDI's tone zones{extra}")
+            zone = None
+        spans = []
+        raw = self.get(t, p, "span", list, [])
+        for i, s in enumerate(raw):
+            sp: Path = p + ("span", i)
+            s = self.table(s, sp, ["signalling", "timing", "crc4", "coding", "lbo", "framing"], ["signalling"])
+            sig = self.choice(s, sp, "signalling", E1_SIGNALLING, "pri_cpe")
+            span = E1Span(signalling=sig,
+                          timing=self.number(s, sp, "timing", int, 0 if sig == "pri_net" else i + 1, 0, 255),
+                          crc4=self.get(s, sp, "crc4", bool, sig != "mfcr2"),
+                          coding=self.choice(s, sp, "coding", ("hdb3", "ami"), "hdb3"),
+                          lbo=self.number(s, sp, "lbo", int, 0, 0, 7))
+            framing = self.choice(s, sp, "framing", ("ccs", "cas"), span.framing)
+            if framing != span.framing:
+                self.bad(sp + ("framing",), f"'{framing}' does not go with signalling '{sig}', which takes "
+                                            f"'{span.framing}'")
+            spans.append(span)
+        timings: Dict[int, int] = {}
+        for i, span in enumerate(spans):
+            if span.timing and span.timing in timings:
+                self.bad(p + ("span", i, "timing"), f"{span.timing} is already span {timings[span.timing] + 1}'s: "
+                                                    "each span the clock may come from needs its own preference")
+            timings.setdefault(span.timing, i)
+        return Board(profile=profile, modules=tuple(modules), zone=zone,
+                     echo_canceller=self.choice(t, p, "echo_canceller", ECHO_CANCELLERS, None)
+                     if "echo_canceller" in t else None,
+                     spans=tuple(spans))
 
     def features(self, doc: Any) -> Features:
         """The feature codes: keys of a phone's keypad, # left out (it ends a PIN);
