@@ -245,3 +245,32 @@ def test_the_call_logs_retention(tmp_path):
     f = tmp_path / "office.toml"
     f.write_text(DEMO.read_text(encoding="utf-8") + "\n[calllog]\nkeep_days = 90\nmax_mb = 64\n", encoding="utf-8")
     assert config.load(str(f)).calllog == config.Retention(keep_days=90.0, max_mb=64.0)
+
+
+def test_the_board_section(tmp_path):
+    assert config.load(str(DEMO)).board == config.Board()
+    f = tmp_path / "office.toml"
+    f.write_text(DEMO.read_text(encoding="utf-8") + '\n[board]\nprofile = "te220"\nzone = "ru"\n'
+                 'echo_canceller = "oslec"\n[[board.span]]\nsignalling = "pri_cpe"\n'
+                 '[[board.span]]\nsignalling = "mfcr2"\ntiming = 0\nlbo = 2\n', encoding="utf-8")
+    b = config.load(str(f)).board
+    assert (b.profile, b.zone, b.echo_canceller, b.modules) == ("te220", "ru", "oslec", ())
+    assert b.spans == (config.E1Span("pri_cpe", timing=1, crc4=True), config.E1Span("mfcr2", timing=0, crc4=False,
+                                                                                     lbo=2))
+    assert [s.framing for s in b.spans] == ["ccs", "cas"]
+
+
+def test_the_tone_zones_are_libtonezones():
+    """board.zone takes exactly the zones dahdi_cfg's defaultzone= finds in libtonezone."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("tonezone")
+    if name is None:
+        pytest.skip("libtonezone is not installed (sh tools/install-deps installs dahdi, which brings it)")
+    lib = ctypes.CDLL(name)
+    lib.tone_zone_find.restype = ctypes.c_void_p
+    lib.tone_zone_find.argtypes = [ctypes.c_char_p]
+    assert len(config.TONE_ZONES) == 46
+    assert all(lib.tone_zone_find(z.encode()) for z in config.TONE_ZONES)
+    assert not any(lib.tone_zone_find(z.encode()) for z in ("ua", "itu", "kz", "by"))
