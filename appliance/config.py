@@ -119,6 +119,33 @@ TONE_ZONES = ("us", "au", "fr", "nl", "uk", "fi", "es", "jp", "no", "at", "nz", 
 ECHO_CANCELLERS = ("mg2", "oslec", "kb1", "sec", "sec2", "hpec", "hardware", "none")
 MODULES = ("fxo", "fxs", "none")
 E1_SIGNALLING = ("pri_cpe", "pri_net", "mfcr2")
+QUEUE_KEYS = ("strategy", "ring_s", "wrapup_s", "widen_s", "ageing_s", "misses_to_pause", "music", *QUEUE_RULES,
+              "join_empty", "leave_empty", "empty", "announce_first_s", "announce_every_s", "announce_position",
+              "position_limit", "announce_wait", "message", "message_every_s", *CALLBACK_QUEUE_KEYS)
+MENU_KEYS = ("greeting", "short_greeting", "keys", "collect", "invalid", "invalid_tries", "invalid_then",
+             "no_input", "no_input_tries", "no_input_then", "timeout_s", "repeat_key", "operator_key", "then")
+# The keys each kind of table may hold, by its place in the file ("*" stands for any
+# name: a queue's, a menu's, a prompt's); the console completes keys from these.
+SECTION_KEYS: Dict[str, Tuple[str, ...]] = {
+    "": ("office", "line", "prompts", "menu", "hours", "callerid", "queue", "agent", "features", "calllog",
+         "board"),
+    "office": ("name", "timezone", "languages", "entry", "operator"),
+    "line": ("name", "channel", "kind", "law", "plan", "rings", "callerid", "callerid_when", "queue"),
+    "prompts.*": LANGUAGES,
+    "menu.*": MENU_KEYS,
+    "menu.*.collect": ("min", "max", "terminator", "interdigit_s", "pattern", "then"),
+    "hours": (*DAYS, "holidays", "after_hours"),
+    "callerid": ("blocklist", "vip", "blocked_prompt", "rule"),
+    "callerid.rule": ("match", "then"),
+    "queue.*": QUEUE_KEYS,
+    "agent": ("name", "phone", "number", "extension", "pin", "busy_s", "queues", "wrapup_s", "weight"),
+    "features": (),         # filled in below, after the feature codes
+    "calllog": ("keep_days", "max_mb"),
+    "board": ("profile", "modules", "zone", "echo_canceller", "span"),
+    "board.span": ("signalling", "timing", "crc4", "coding", "lbo", "framing"),
+}
+# The [[...]] arrays of tables; those with a name key are told apart by it.
+ARRAY_TABLES = ("line", "agent", "callerid.rule", "board.span")
 
 
 # -- what the file becomes ------------------------------------------------------------
@@ -301,6 +328,7 @@ class Agent:
 # The feature codes' defaults: the *7x block many PBXs give to queue agents.
 FEATURE_CODES = ("login", "logout", "pause", "unpause", "status")
 FEATURE_DEFAULTS = {"login": "*71", "logout": "*72", "pause": "*73", "unpause": "*74", "status": "*70"}
+SECTION_KEYS["features"] = (*FEATURE_CODES, "pause_reasons", "accept_key")
 
 
 @dataclass(frozen=True)
@@ -554,10 +582,8 @@ class _Validator:
     # Sections.
 
     def office(self, doc: Dict[str, Any]) -> Office:
-        top = self.table(doc, (), ["office", "line", "prompts", "menu", "hours", "callerid", "queue", "agent",
-                                   "features", "calllog", "board"],
-                         ["office", "line", "menu"])
-        o = self.table(top.get("office", {}), ("office",), ["name", "timezone", "languages", "entry", "operator"],
+        top = self.table(doc, (), SECTION_KEYS[""], ["office", "line", "menu"])
+        o = self.table(top.get("office", {}), ("office",), SECTION_KEYS["office"],
                        ["name", "entry"])
         name = self.get(o, ("office",), "name", str, "")
         langs = self.get(o, ("office",), "languages", list, ["en"])
@@ -603,10 +629,7 @@ class _Validator:
         out = {}
         for name, t in doc.items():
             p: Path = ("queue", name)
-            t = self.table(t, p, ["strategy", "ring_s", "wrapup_s", "widen_s", "ageing_s", "misses_to_pause",
-                                  "music", *QUEUE_RULES, "join_empty", "leave_empty", "empty",
-                                  "announce_first_s", "announce_every_s", "announce_position", "position_limit",
-                                  "announce_wait", "message", "message_every_s"] + CALLBACK_QUEUE_KEYS)
+            t = self.table(t, p, QUEUE_KEYS)
             rules = self.queue_rules(t, p)
             out[name] = Queue(
                 name=name,
@@ -687,8 +710,7 @@ class _Validator:
         out = []
         for i, t in enumerate(doc):
             p: Path = ("agent", i)
-            t = self.table(t, p, ["name", "phone", "number", "extension", "pin", "busy_s", "queues", "wrapup_s",
-                                  "weight"], ["name", "queues"])
+            t = self.table(t, p, SECTION_KEYS["agent"], ["name", "queues"])
             qs = {}
             for q, lvl in self.get(t, p, "queues", dict, {}).items():
                 if isinstance(lvl, bool) or not isinstance(lvl, int) or not 1 <= lvl <= 9:
@@ -742,7 +764,7 @@ class _Validator:
         """The call log's keep: at least a day (today's calls are never pruned by age)
         and a megabyte (a few thousand calls)."""
         p: Path = ("calllog",)
-        t = self.table(doc, p, ["keep_days", "max_mb"])
+        t = self.table(doc, p, SECTION_KEYS["calllog"])
         return Retention(keep_days=self.number(t, p, "keep_days", float, Retention.keep_days, 1.0, 36500.0),
                          max_mb=self.number(t, p, "max_mb", float, Retention.max_mb, 1.0, 1 << 20))
 
@@ -750,7 +772,7 @@ class _Validator:
         """The card's settings as written; whether they fit the card is the card
         profile's business (appliance/cards.py), checked where system.conf is made."""
         p: Path = ("board",)
-        t = self.table(doc, p, ["profile", "modules", "zone", "echo_canceller", "span"])
+        t = self.table(doc, p, SECTION_KEYS["board"])
         profile = self.get(t, p, "profile", str, None)
         if profile is not None and not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,31}", profile):
             self.bad(p + ("profile",), f"{profile!r} is not a profile's name (lower-case letters, digits, - and _)")
@@ -771,7 +793,7 @@ class _Validator:
         raw = self.get(t, p, "span", list, [])
         for i, s in enumerate(raw):
             sp: Path = p + ("span", i)
-            s = self.table(s, sp, ["signalling", "timing", "crc4", "coding", "lbo", "framing"], ["signalling"])
+            s = self.table(s, sp, SECTION_KEYS["board.span"], ["signalling"])
             sig = self.choice(s, sp, "signalling", E1_SIGNALLING, "pri_cpe")
             span = E1Span(signalling=sig,
                           timing=self.number(s, sp, "timing", int, 0 if sig == "pri_net" else i + 1, 0, 255),
@@ -799,7 +821,7 @@ class _Validator:
         no two the same and none the start of another, or the box could not tell
         which was meant; the pause reasons' keys likewise among themselves."""
         p: Path = ("features",)
-        t = self.table(doc, p, list(FEATURE_CODES) + ["pause_reasons", "accept_key"])
+        t = self.table(doc, p, SECTION_KEYS["features"])
         codes: Dict[str, str] = {}
         for k in FEATURE_CODES:
             v = self.get(t, p, k, str, FEATURE_DEFAULTS[k])
@@ -855,8 +877,7 @@ class _Validator:
         channels: Dict[int, int] = {}
         for i, t in enumerate(doc):
             p: Path = ("line", i)
-            t = self.table(t, p, ["name", "channel", "kind", "law", "plan", "rings", "callerid", "callerid_when",
-                                  "queue"], ["name", "channel"])
+            t = self.table(t, p, SECTION_KEYS["line"], ["name", "channel"])
             ln = Line(
                 name=self.get(t, p, "name", str, f"line{i + 1}"),
                 channel=self.number(t, p, "channel", int, i + 1, 1, 4096),
@@ -932,8 +953,7 @@ class _Validator:
     def menus(self, doc: Any) -> Dict[str, Menu]:
         doc = self.table(doc, ("menu",), list(doc) if isinstance(doc, dict) else [])
         out = {}
-        known = ["greeting", "short_greeting", "keys", "collect", "invalid", "invalid_tries", "invalid_then",
-                 "no_input", "no_input_tries", "no_input_then", "timeout_s", "repeat_key", "operator_key", "then"]
+        known = MENU_KEYS
         for name, t in doc.items():
             p: Path = ("menu", name)
             t = self.table(t, p, known)
@@ -995,7 +1015,7 @@ class _Validator:
         return v
 
     def collect(self, v: Any, p: Path) -> Optional[Collect]:
-        t = self.table(v, p, ["min", "max", "terminator", "interdigit_s", "pattern", "then"], ["max", "then"])
+        t = self.table(v, p, SECTION_KEYS["menu.*.collect"], ["max", "then"])
         if not t:
             return None
         lo = self.number(t, p, "min", int, 1, 1, 32)
@@ -1022,7 +1042,7 @@ class _Validator:
 
     def hours(self, doc: Any, timezone: str) -> Hours:
         p: Path = ("hours",)
-        t = self.table(doc, p, list(DAYS) + ["holidays", "after_hours"])
+        t = self.table(doc, p, SECTION_KEYS["hours"])
         week = {}
         for day in DAYS:
             v = self.get(t, p, day, str, "closed" if t else "00:00-24:00")
@@ -1066,11 +1086,11 @@ class _Validator:
 
     def callerid(self, doc: Any) -> CallerIdRules:
         p: Path = ("callerid",)
-        t = self.table(doc, p, ["blocklist", "vip", "blocked_prompt", "rule"])
+        t = self.table(doc, p, SECTION_KEYS["callerid"])
         rules = []
         for i, r in enumerate(self.get(t, p, "rule", list, [])):
             rp = p + ("rule", i)
-            r = self.table(r, rp, ["match", "then"], ["match", "then"])
+            r = self.table(r, rp, SECTION_KEYS["callerid.rule"], ["match", "then"])
             m = self.number_match(r["match"], rp + ("match",)) if "match" in r else None
             a = self.action(r["then"], rp + ("then",)) if "then" in r else None
             if m and a:
