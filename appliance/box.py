@@ -29,18 +29,39 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, TextIO
+from typing import Callable, Dict, List, Optional, TextIO, Tuple
 
-from appliance import config, console
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from appliance import __version__, commits, config, control
 from appliance.calllog import CallLog, CallLogError
-from appliance.engine import FRAME_MS, Event, Line as LineModel
+from appliance.commits import CommitError
+from appliance.engine import FRAME_MS, Event, Line as LineModel, Play
 from appliance.prompts import PromptLibrary, PromptLoadError
-from appliance.sim import Caller, Phone, SimOffice
-from appliance.supervisor import Call, PromptBank, Supervisor
+from appliance.shell import Shell
+from appliance.sim import Caller, Phone, SimOffice, level_dbm0
+from appliance.supervisor import OPERATOR, Call, PromptBank, Supervisor
 
 DEMO_OFFICE = Path(__file__).resolve().parent / "demo-office.toml"
 # The simulated exchange lines: a little loss and hiss, a hybrid's echo.
 SIM_LINE = LineModel(loss_db=3.0, noise_dbm0=-60.0, echo_delay_ms=8, echo_return_loss_db=18.0)
+NOTICES_KEPT = 200
+LINE_TEST_WAIT_MS = 5000.0          # for dial tone, from going off-hook
+LINE_TEST_LISTEN_MS = 500.0         # of dial tone, to measure its level
+DIAL_TONE_QUIET_DBM0 = -30.0        # quieter than this, a line has too much loss
+RESTART_STATUS = 75                 # the exit status of `restart`: a service manager starts the box again
+
+
+@dataclass
+class LineTest:
+    port: int
+    far: int
+    session: Optional[int]
+    began_ms: float
+    tone_ms: Optional[float] = None
+    heard: List[np.ndarray] = field(default_factory=list)
 
 
 class BoxError(Exception):
@@ -58,7 +79,7 @@ def default_log() -> Path:
 
 class Box:
     def __init__(self, office: config.Office, log_path: Path, out: TextIO = sys.stdout,
-                 library: Optional[PromptLibrary] = None):
+                 library: Optional[PromptLibrary] = None, history: Optional[Path] = None):
         self.office = office
         self.out = out
         self.library = library or PromptLibrary()
@@ -87,13 +108,40 @@ class Box:
         self.supervisor = Supervisor(office, self.engine, self.ports, self.bank, self.log,
                                      wall_offset=time.time(), on_play=self._heard, on_end=self._ended,
                                      library=self.library, on_alarm=self._alarm)
-        self.test_line: Optional[str] = None
+        self.test_caller: Optional[str] = None      # the line of the latest test call
         self.running = True
+        self.restarting = False
+        self.feed: List[tuple] = []             # (seq, session or None for all, text)
+        self.seq = 0
+        self.sessions: Dict[int, str] = {}
+        self.next_session = 1
+        self.test_owner: Dict[str, int] = {}    # line -> the session whose test call is on it
+        self.line_tests: Dict[str, LineTest] = {}
+        self.local: Optional[Shell] = None
+        self.server: Optional["ControlServer"] = None
+        try:
+            text = config.read_file(office.path).decode("utf-8")
+        except (config.ConfigError, UnicodeDecodeError) as e:
+            self.close()
+            raise BoxError(f"{office.path}: cannot read it again for the console: {e}") from None
+        demo = Path(office.path).resolve() == DEMO_OFFICE
+        where = Path(office.path)
+        self.configuration = commits.Configuration(
+            office.path, text,
+            commits.History(history or (Path(log_path).parent / "demo-office.commits" if demo
+                                        else where.with_name(where.name + ".commits"))),
+            self.put_in_place, self.needs_restart, now=self.supervisor.now(),
+            savable="the demo office is built into the firmware: run your own office with --config FILE "
+                    "to save" if demo else "")
+        self.control = BoxControlAdapter(self)
         if self.log.interrupted:
             self.say(f"call log: {self.log.interrupted} call(s) in progress at the last stop closed as interrupted")
 
     def close(self) -> None:
         try:
+            if getattr(self, "server", None) is not None:
+                self.server.close()
+                self.server = None
             if hasattr(self, "supervisor"):
                 self.supervisor.stop()
             self.log.close()
@@ -113,140 +161,142 @@ class Box:
         lang = call.flow.language if call.flow else self.office.language
         for n in names:
             words = (call.bank or self.bank).text(n, lang)
-            self.say(f"{call.line.name}: caller hears {n} [{lang}]" + (f": {words}" if words else ""))
+            self._tell(call.line.name, f"caller hears {n} [{lang}]" + (f": {words}" if words else ""))
 
     def _ended(self, call: Call, outcome: str) -> None:
-        self.say(f"{call.line.name}: call #{call.log_id} ends: {outcome}")
+        self._tell(call.line.name, f"call #{call.log_id} ends: {outcome}")
+        self.test_owner.pop(call.line.name, None)
 
     def _alarm(self, alarm, raised: bool) -> None:
-        self.say(f"ALARM {alarm.text}" if raised else f"alarm cleared: {alarm.text}")
+        self.post(f"ALARM {alarm.text}" if raised else f"alarm cleared: {alarm.text}")
 
     def _show_event(self, ev: Event) -> None:
         name = self.names.get(ev.channel)
         if name is None or ev.kind in ("heard", "digits-sent"):
             return
-        self.say(f"{name}: {ev.describe()}", ev.ms)
+        self._tell(name, ev.describe(), ev.ms)
 
     # -- the console ---------------------------------------------------------------
 
-    def command(self, text: str) -> None:
-        try:
-            cmd = console.parse(text, [ln.name for ln in self.office.lines])
-        except console.ConsoleError as e:
-            print(f"  {e}", file=self.out, flush=True)
-            return
-        if cmd is None:
-            return
-        v = cmd.verb
-        if v == "help":
-            print(console.HELP, file=self.out, flush=True)
-        elif v == "quit":
-            self.running = False
-        elif v == "call":
-            if cmd.line not in self.callers:
-                print(f"  {cmd.line} is a phone port; test calls come in on the lines", file=self.out)
-                return
-            self.test_line = cmd.line
-            ln = next(x for x in self.office.lines if x.name == cmd.line)
-            self.say(f"test caller {cmd.number or '(no caller ID)'} dials; the exchange rings {cmd.line}")
-            self.callers[cmd.line].ring(cmd.number, cmd.name, standard=ln.callerid if ln.callerid != "none" else "v23")
-        elif v in ("press", "hangup"):
-            line = cmd.line or self.test_line
-            if line is None or line not in self.callers:
-                print("  no test call: place one with 'call LINE'", file=self.out, flush=True)
-                return
-            if v == "press":
-                self.callers[line].press(cmd.digits)
-            else:
-                self.callers[line].hangup()
-        elif v in ("pickup", "drop"):
-            phone = self.phones.get(cmd.line or self.office.operator or "")
-            if phone is None:
-                print(f"  {cmd.line or 'the operator'}: no such phone port", file=self.out, flush=True)
-                return
-            phone.answer() if v == "pickup" else phone.hangup()
-        elif v == "hours":
-            self.supervisor.hours_override = {"open": True, "closed": False, "auto": None}[cmd.what]
-            print(f"  new calls are answered {'by the office hours' if cmd.what == 'auto' else 'as ' + cmd.what}",
-                  file=self.out, flush=True)
-        elif v == "agent":
-            self._agent(cmd)
-        elif v == "reload":
-            self.reload()
-        elif v == "show":
-            self._show(cmd)
+    def post(self, text: str, session: Optional[int] = None, say: bool = True) -> None:
+        """A notice for the console sessions (all of them, or one), said here too."""
+        if say:
+            self.say(text)
+        self.seq += 1
+        self.feed.append((self.seq, session, text))
+        if len(self.feed) > NOTICES_KEPT:
+            del self.feed[: len(self.feed) - NOTICES_KEPT]
 
-    def _agent(self, cmd: console.Command) -> None:
-        sup = self.supervisor
-        if sup.acd is None or cmd.name not in sup.acd.agents:
-            names = ", ".join(sup.acd.agents) if sup.acd else "none"
-            print(f"  no agent '{cmd.name}'; the agents are: {names}", file=self.out, flush=True)
-            return
-        # The same path as the feature codes at the agent's phone, and the same agent log.
-        _, refused = sup.agent_do(cmd.name, cmd.what, " ".join(cmd.args), "console")
-        if refused:
-            print(f"  {refused}", file=self.out, flush=True)
-            return
-        a = sup.acd.agents[cmd.name]
-        self.say(f"agent {cmd.name}: {a.state}" + (f" ({a.reason})" if a.reason else ""))
+    def _tell(self, line: str, text: str, ms: Optional[float] = None, session: Optional[int] = None) -> None:
+        """Something on a line: said here, and a notice to the session testing it."""
+        self.say(f"{line}: {text}", ms)
+        owner = session if session is not None else self.test_owner.get(line)
+        if owner is not None:
+            self.post(f"{line}: {text}", owner, say=False)
+
+    def command(self, text: str) -> None:
+        """A line typed at the console on this terminal (`appliance run`'s standard input)."""
+        if self.local is None:
+            self.local = Shell(self.control, user="console")
+        reply = self.local.run(text, self.supervisor.now())
+        if reply.text:
+            print("\n".join("  " + x for x in reply.text.splitlines()), file=self.out, flush=True)
+        if reply.quit:
+            self.running = False
+
+    def put_in_place(self, new: config.Office) -> None:
+        """A configuration in place for new calls, or CommitError (its prompts)."""
+        try:
+            bank = PromptBank(new, self.library, self.engine)
+        except PromptLoadError as e:
+            raise CommitError(str(e)) from None
+        self.supervisor.swap(new, bank)
+        self.office, self.bank = new, bank
+
+    def needs_restart(self, new: config.Office) -> str:
+        if new.lines != self.office.lines:
+            return "the lines changed"
+        if new.queues != self.office.queues or new.agents != self.office.agents:
+            return "the queues or agents changed"
+        return ""
 
     def reload(self) -> bool:
         """The configuration file read again and put in place for new calls, or refused
         with the reason, the running configuration kept."""
+        return self.reload_file()[0]
+
+    def reload_file(self) -> Tuple[bool, str]:
+        """reload(), and what it said."""
         path = self.office.path
         try:
-            new = config.load(path)
-            if new.lines != self.office.lines:
-                raise BoxError("the lines changed: restart the box to put them in place")
-            if new.queues != self.office.queues or new.agents != self.office.agents:
-                raise BoxError("the queues or agents changed: restart the box to put them in place")
-            bank = PromptBank(new, self.library, self.engine)
-        except (config.ConfigError, PromptLoadError, BoxError) as e:
-            self.say(f"reload of {path} refused; the running configuration stays:")
-            for line in str(e).splitlines():
-                print(f"  {line}", file=self.out, flush=True)
-            return False
-        self.supervisor.swap(new, bank)
-        self.office, self.bank = new, bank
-        self.say(f"reloaded {path}: new calls take it; calls in progress finish as they began")
-        return True
+            data = config.read_file(path)
+            new = config.parse(data, path)
+            later = self.needs_restart(new)
+            if later:
+                raise BoxError(f"{later}: restart the box to put them in place")
+            self.put_in_place(new)
+        except (config.ConfigError, CommitError, BoxError) as e:
+            head = f"reload of {path} refused; the running configuration stays:"
+            self.say(head)
+            reasons = [f"  {line}" for line in str(e).splitlines()]
+            print("\n".join(reasons), file=self.out, flush=True)
+            return False, "\n".join([head] + reasons)
+        note = self.configuration.reloaded(data.decode("utf-8"), new, self.supervisor.now())
+        said = f"reloaded {path}: new calls take it; calls in progress finish as they began{note}"
+        self.post(said)
+        return True, said
 
-    def _show(self, cmd: console.Command) -> None:
-        out = self.out
-        if cmd.what == "agents":
-            acd = self.supervisor.acd
-            if acd is None:
-                print("  this office has no queues", file=out)
-            else:
-                for name, a in acd.agents.items():
-                    queues = ", ".join(f"{q.name} ({lvl})" for q in acd.queues.values()
-                                       for n, lvl in q.members if n == name)
-                    print(f"  {name:<12} {a.state:<11} {a.reason:<12} calls {a.calls:<4} {queues}", file=out)
-                for q in acd.queues:
-                    print(f"  queue {q}: {len(acd.waiting(q))} waiting", file=out)
-        elif cmd.what == "calls":
-            calls = self.log.calls(limit=20)
-            if not calls:
-                print("  no calls yet", file=out)
-            for c in calls:
-                print(f"  #{c.id:<5} {c.line:<10} {c.caller or c.presentation or '-':<16} "
-                      f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(c.start))} "
-                      f"{(c.outcome or 'in progress'):<12} {' > '.join(c.menus)}", file=out)
-        else:
-            calls = self.log.calls(limit=1) if cmd.call is None else []
-            call = cmd.call if cmd.call is not None else (calls[0].id if calls else None)
-            if call is None:
-                print("  no calls yet", file=out)
-                return
+    # -- testing a line: off-hook, dial tone, on-hook -------------------------------
+
+    def test_line(self, line: str, session: Optional[int]) -> str:
+        ln = next((x for x in self.office.lines if x.name == line), None)
+        if ln is None or ln.kind != "fxo":
+            return f"{line} is not an exchange line"
+        port = self.ports[line]
+        if line in self.line_tests:
+            return f"{line} is being tested already"
+        if port in self.supervisor.calls or self.engine.state(port) != "idle":
+            return f"{line} is busy ({self.engine.state(port)}): test it when it is idle"
+        self.line_tests[line] = LineTest(port, port + 1, session, self.engine.now_ms)
+        self.engine.tap(port, True)
+        self.engine.seize(port)
+        self._tell(line, "test: off-hook, listening for dial tone", session=session)
+        return f"testing {line}: the result follows"
+
+    def _line_tests_tick(self, batch) -> None:
+        for line, t in list(self.line_tests.items()):
+            for ev in batch.events:
+                if ev.channel == t.far and ev.kind == "offhook":
+                    # The simulated exchange gives dial tone to a line that goes off-hook.
+                    self.engine.play(t.far, [Play.of_tone("dial")])
+                elif ev.channel == t.port and ev.kind == "tone" and ev.tone == "dial" and ev.b and t.tone_ms is None:
+                    t.tone_ms = ev.ms
+            if t.tone_ms is not None and batch.taps is not None:
+                rows = batch.taps[batch.taps["chan"] == t.port]
+                if len(rows):
+                    t.heard.append(rows["rx"].reshape(-1).copy())
+            now = self.engine.now_ms
+            heard_ms = sum(len(x) for x in t.heard) / 8.0
+            if (t.tone_ms is not None and heard_ms >= LINE_TEST_LISTEN_MS) or now - t.began_ms > LINE_TEST_WAIT_MS:
+                self._line_test_done(line, t)
+
+    def _line_test_done(self, line: str, t: "LineTest") -> None:
+        del self.line_tests[line]
+        for act in (lambda: self.engine.hangup(t.port), lambda: self.engine.stop(t.far),
+                    lambda: self.engine.tap(t.port, False)):
             try:
-                events = self.log.events(call)
-            except CallLogError as e:
-                print(f"  {e}", file=out)
-                return
-            for e in events:
-                print(f"  #{call} {time.strftime('%H:%M:%S', time.localtime(e.at))}"
-                      f".{int(e.at * 1000) % 1000:03d} {e.kind:<10} {e.detail}", file=out)
-        out.flush()
+                act()
+            except Exception:       # the port may have changed state under the test: report anyway
+                pass
+        if t.tone_ms is None:
+            result = (f"test: no dial tone within {LINE_TEST_WAIT_MS / 1000:.0f} s; on-hook. "
+                      "Check the cable and that the exchange line is live")
+        else:
+            level = level_dbm0(np.concatenate(t.heard)) if t.heard else float("-inf")
+            verdict = "good" if level > DIAL_TONE_QUIET_DBM0 else "too quiet: check the line's loss"
+            result = (f"test: dial tone after {(t.tone_ms - t.began_ms) / 1000:.2f} s at {level:.1f} dBm0; "
+                      f"on-hook. The line is {verdict}")
+        self._tell(line, result, session=t.session)
 
     # -- running -------------------------------------------------------------------
 
@@ -268,12 +318,22 @@ class Box:
             self.sim.feed(batch)
             for ev in batch.events:
                 self._show_event(ev)
-            self.supervisor.handle(batch.events)
+            if self.line_tests:
+                testing = {t.port for t in self.line_tests.values()}
+                self.supervisor.handle([e for e in batch.events if e.channel not in testing])
+                self._line_tests_tick(batch)
+            else:
+                self.supervisor.handle(batch.events)
             while commands is not None and not commands.empty():
                 self.command(commands.get_nowait())
             if hup and hup.is_set():
                 hup.clear()
                 self.reload()
+            now = self.supervisor.now()
+            for said in self.configuration.tick(now):
+                self.post(said)
+            if self.server is not None:
+                self.server.poll(now)
             if tick:
                 tick(self)
             frames += 1
@@ -281,6 +341,344 @@ class Box:
                 delay = started + frames * FRAME_MS / 1000.0 - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
+
+
+class BoxControlAdapter:
+    """What a console Shell needs of the box (shell.BoxControl), over the Box."""
+
+    simulated = True
+
+    def __init__(self, box: Box):
+        self.box = box
+        self.configuration = box.configuration
+        self.started = time.time()
+
+    # Views.
+
+    def office_name(self) -> str:
+        return self.box.office.name
+
+    def status(self, now: float) -> List[tuple]:
+        b, sup = self.box, self.box.supervisor
+        fxo = [ln for ln in b.office.lines if ln.kind == "fxo"]
+        busy = sum(1 for ln in fxo if b.ports[ln.name] in sup.calls)
+        acd = sup.acd
+        agents = [a for n, a in (acd.agents.items() if acd else []) if n != OPERATOR]
+        waiting = sum(len(acd.waiting(q)) for q in acd.queues) if acd else 0
+        hours = {None: "by the office hours", True: "as open (set at the console)",
+                 False: "as closed (set at the console)"}[sup.hours_override]
+        up = int(time.time() - self.started)
+        return [("office", f"{b.office.name} ({b.office.path})"),
+                ("firmware", f"appliance {__version__} on the simulated board, up {up // 3600}h{up % 3600 // 60:02d}"),
+                ("lines", f"{len(fxo)} exchange lines, {busy} with a call; "
+                          f"{len(b.office.lines) - len(fxo)} phone ports"),
+                ("calls", f"{len(sup.calls)} in progress, {waiting} waiting in queues"),
+                ("agents", f"{sum(1 for a in agents if a.state != 'logged-out')} of {len(agents)} logged in, "
+                           f"{sum(1 for a in agents if a.state == 'paused')} paused"),
+                ("answering", hours),
+                ("alarms", f"{len(sup.alarms)} up" if sup.alarms else "none"),
+                ("call log", f"{b.log.path}" + (f", {b.log.held} records held ({b.log.trouble})" if b.log.held else ""))]
+
+    def version(self) -> List[tuple]:
+        import platform
+        return [("firmware", f"appliance {__version__}"), ("board", "simulated (sim)"),
+                ("python", platform.python_version()), ("system", f"{platform.system()} {platform.release()}")]
+
+    def lines(self) -> List[dict]:
+        b, sup = self.box, self.box.supervisor
+        out = []
+        for ln in b.office.lines:
+            port = b.ports[ln.name]
+            call = sup.calls.get(port)
+            if ln.name in b.line_tests:
+                what = "under test"
+            elif call is not None:
+                what = f"#{call.log_id} {call.caller or call.presentation or ''}".rstrip()
+            elif port in sup.agent_at:
+                what = f"phone of {sup.agent_at[port]}"
+            else:
+                what = "-"
+            out.append(dict(name=ln.name, kind=ln.kind, channel=ln.channel, state=b.engine.state(port), call=what))
+        return out
+
+    def channels(self) -> List[dict]:
+        b = self.box
+        return [dict(channel=ln.channel, port=b.ports[ln.name], line=ln.name, kind=ln.kind,
+                     state=b.engine.state(b.ports[ln.name]), law=ln.law, plan=ln.plan)
+                for ln in sorted(b.office.lines, key=lambda x: x.channel)]
+
+    def calls(self, now: float) -> List[dict]:
+        b, sup = self.box, self.box.supervisor
+        out = []
+        for call in list(sup.calls.values()):
+            try:
+                began = b.log.call(call.log_id).start
+            except CallLogError:
+                began = now
+            if call.agent:
+                where = f"talking with {call.agent}" + (f" (queue {call.queue})" if call.queue else "")
+            elif call.queue:
+                where = f"waiting in queue {call.queue}"
+            elif call.flow is not None and call.flow.menu is not None:
+                where = f"menu {call.flow.menu.name} [{call.flow.language}]"
+            else:
+                where = "ringing"
+            out.append(dict(id=call.log_id, line=call.line.name, caller=call.caller or call.presentation,
+                            for_s=now - began, where=where))
+        return out
+
+    def queues(self, now: float) -> List[dict]:
+        sup = self.box.supervisor
+        acd = sup.acd
+        if acd is None:
+            return []
+        out = []
+        at = sup.clock()
+        for name, q in acd.queues.items():
+            if name == OPERATOR:
+                continue
+            waiting = []
+            for key in acd.waiting(name):
+                c = acd.callers.get(key)
+                call = sup.call_of.get(key)
+                waiting.append(((call.caller if call else "") or key, at - c.joined if c else 0.0))
+            staffed = sum(1 for n, _ in q.members if acd.agents[n].state in ("available", "ringing", "busy",
+                                                                                 "wrap-up", "talking"))
+            strategy = self.box.office.queues[name].strategy if name in self.box.office.queues else "-"
+            out.append(dict(name=name, strategy=strategy, staffed=staffed, members=len(q.members), waiting=waiting))
+        return out
+
+    def agents(self) -> List[dict]:
+        acd = self.box.supervisor.acd
+        if acd is None:
+            return []
+        return [dict(name=n, state=a.state, reason=a.reason, calls=a.calls,
+                     queues=", ".join(f"{q.name} ({lvl})" for q in acd.queues.values() for m, lvl in q.members
+                                      if m == n))
+                for n, a in acd.agents.items() if n != OPERATOR]
+
+    def alarms(self) -> List[tuple]:
+        return [(a.since, a.text) for a in self.box.supervisor.alarms]
+
+    def log(self, n: int) -> list:
+        try:
+            return self.box.log.calls(limit=n)
+        except CallLogError:
+            return []
+
+    def events(self, call: Optional[int]):
+        log = self.box.log
+        if call is None:
+            latest = log.calls(limit=1)
+            if not latest:
+                return None, []
+            call = latest[0].id
+        try:
+            return call, log.events(call)
+        except CallLogError:
+            return call, []
+
+    def line_names(self, kind: Optional[str] = None) -> List[str]:
+        return [ln.name for ln in self.box.office.lines if kind is None or ln.kind == kind]
+
+    def agent_names(self) -> List[str]:
+        acd = self.box.supervisor.acd
+        return [n for n in acd.agents if n != OPERATOR] if acd else []
+
+    # Doing.
+
+    def agent_do(self, name: str, op: str, reason: str) -> str:
+        sup = self.box.supervisor
+        # The same path as the feature codes at the agent's phone, and the same agent log.
+        state, refused = sup.agent_do(name, op, reason, "console")
+        if refused:
+            return refused
+        a = sup.acd.agents[name]
+        self.box.say(f"agent {name}: {a.state}" + (f" ({a.reason})" if a.reason else ""))
+        return f"agent {name}: {a.state}" + (f" ({a.reason})" if a.reason else "")
+
+    def test_line(self, line: str, session: int) -> str:
+        return self.box.test_line(line, session)
+
+    def test_call(self, line: str, number: str, name: str, session: int) -> str:
+        b = self.box
+        if line not in b.callers:
+            return f"{line} is a phone port; test calls come in on the lines"
+        if line in b.line_tests or b.ports[line] in b.supervisor.calls:
+            return f"{line} is busy: place the test call on an idle line ('show lines')"
+        b.test_caller = line
+        b.test_owner[line] = session
+        ln = next(x for x in b.office.lines if x.name == line)
+        b.callers[line].ring(number, name, standard=ln.callerid if ln.callerid != "none" else "v23")
+        b.say(f"test caller {number or '(no caller ID)'} dials; the exchange rings {line}")
+        return (f"test caller {number or '(no caller ID)'} dials; the exchange rings {line}: what the caller "
+                "hears follows ('press DIGITS', 'hangup')")
+
+    def press(self, digits: str, line: Optional[str]) -> str:
+        line = line or self.box.test_caller
+        if line is None or line not in self.box.callers:
+            return "no test call: place one with 'test call LINE'"
+        self.box.callers[line].press(digits)
+        return f"the test caller on {line} presses {digits}"
+
+    def hangup(self, line: Optional[str]) -> str:
+        line = line or self.box.test_caller
+        if line is None or line not in self.box.callers:
+            return "no test call: place one with 'test call LINE'"
+        self.box.callers[line].hangup()
+        return f"the test caller on {line} hangs up"
+
+    def phone(self, op: str, phone: Optional[str]) -> str:
+        name = phone or self.box.office.operator or ""
+        p = self.box.phones.get(name)
+        if p is None:
+            return f"{phone or 'the operator'}: no such phone port"
+        p.answer() if op == "pickup" else p.hangup()
+        return f"{name}: {'answered' if op == 'pickup' else 'put down'}"
+
+    def hours(self, what: str) -> str:
+        self.box.supervisor.hours_override = {"open": True, "closed": False, "auto": None}[what]
+        return f"new calls are answered {'by the office hours' if what == 'auto' else 'as ' + what}"
+
+    def reload(self) -> str:
+        return self.box.reload_file()[1]
+
+    def restart(self, now_please: bool) -> str:
+        calls = len(self.box.supervisor.calls)
+        if calls and not now_please:
+            return (f"{calls} call(s) in progress would be cut: 'restart now' cuts them, or wait "
+                    "('show calls')")
+        self.box.post("the box restarts now" + (f": {calls} call(s) cut" if calls else ""))
+        self.box.running = False
+        self.box.restarting = True
+        return "restarting"
+
+    def clock(self) -> tuple:
+        return self.box.supervisor.now(), self.box.office.hours.timezone
+
+    # Sessions and their notices.
+
+    def open_session(self, user: str) -> int:
+        b = self.box
+        n = b.next_session
+        b.next_session += 1
+        b.sessions[n] = user
+        return n
+
+    def close_session(self, session: int) -> None:
+        self.box.sessions.pop(session, None)
+        for line in [ln for ln, s in self.box.test_owner.items() if s == session]:
+            del self.box.test_owner[line]
+
+    def tick(self, now: float) -> None:
+        for said in self.configuration.tick(now):
+            self.box.post(said)
+
+    def notices(self, session: int, after: int) -> tuple:
+        b = self.box
+        said = [text for seq, to, text in b.feed if seq > after and (to is None or to == session)]
+        return b.seq, said
+
+
+class ControlServer:
+    """The control socket served from the box's own loop: non-blocking, polled once a
+    tick, every buffer bounded (control.py has the rules)."""
+
+    def __init__(self, box: Box, path: str):
+        import socket
+        self.box = box
+        self.path = path
+        self.conns: Dict[int, control.Connection] = {}
+        self.socks: Dict[int, "socket.socket"] = {}
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if os.path.exists(path):
+            probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                probe.connect(path)
+                probe.close()
+                raise BoxError(f"{path}: another box serves its console there")
+            except (ConnectionRefusedError, FileNotFoundError):
+                os.unlink(path)         # left by a box that stopped without cleaning up
+            finally:
+                probe.close()
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        os.chmod(path, 0o660)
+        self.sock.listen(8)
+        self.sock.setblocking(False)
+
+    def close(self) -> None:
+        for fd in list(self.socks):
+            self._drop(fd, "the box stops")
+        self.sock.close()
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+
+    def poll(self, now: float) -> None:
+        for _ in range(4):
+            try:
+                s, _addr = self.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                break
+            s.setblocking(False)
+            if len(self.conns) >= control.MAX_SESSIONS:
+                try:
+                    s.send(control.encode({"error": f"the box takes {control.MAX_SESSIONS} console sessions "
+                                                    "at once: try again later"}))
+                except OSError:
+                    pass
+                s.close()
+                continue
+            self.conns[s.fileno()] = control.Connection(lambda user: Shell(self.box.control, user))
+            self.socks[s.fileno()] = s
+        for fd, s in list(self.socks.items()):
+            conn = self.conns[fd]
+            try:
+                data = s.recv(control.READ_SIZE)
+                if not data:
+                    conn.eof(now)
+            except (BlockingIOError, InterruptedError):
+                pass
+            except OSError:
+                conn.eof(now)
+            else:
+                if data:
+                    conn.receive(data, now)
+            conn.tick(now)
+            out = conn.outgoing()
+            if out:
+                try:
+                    sent = s.send(out)
+                    conn.sent(sent)
+                except (BlockingIOError, InterruptedError):
+                    pass
+                except OSError:
+                    conn.eof(now)
+            if conn.closed and not conn.outgoing():
+                self._drop(fd, "")
+
+    def _drop(self, fd: int, why: str) -> None:
+        conn = self.conns.pop(fd)
+        s = self.socks.pop(fd)
+        conn.eof(self.box.supervisor.now())
+        s.close()
+
+
+def default_control() -> Optional[str]:
+    """The control socket's path: systemd's RuntimeDirectory=, else /run/appliance when
+    it can be written, else $XDG_RUNTIME_DIR/appliance; None when there is none."""
+    given = os.environ.get("RUNTIME_DIRECTORY")
+    if given:
+        return str(Path(given.split(":")[0]) / "control.sock")
+    run_dir = Path("/run/appliance")
+    if run_dir.is_dir() and os.access(run_dir, os.W_OK) or (not run_dir.exists() and os.access("/run", os.W_OK)):
+        return str(run_dir / "control.sock")
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    return str(Path(xdg) / "appliance" / "control.sock") if xdg else None
 
 
 def _on_sighup():
@@ -303,20 +701,30 @@ def read_lines(stream: TextIO, into: queue.Queue) -> threading.Thread:
 
 
 def run(config_path: Optional[str], log_path: Optional[str], seconds: Optional[float], paced: bool = True,
-        out: TextIO = sys.stdout, inp: Optional[TextIO] = sys.stdin) -> int:
+        out: TextIO = sys.stdout, inp: Optional[TextIO] = sys.stdin, control_path: Optional[str] = None) -> int:
+    """The box until it stops; its exit status (RESTART_STATUS after `restart`)."""
     try:
         office = config.load(config_path or str(DEMO_OFFICE))
     except config.ConfigError as e:
         raise BoxError(str(e)) from None
     box = Box(office, Path(log_path) if log_path else default_log(), out=out)
     try:
+        where = control_path or default_control()
+        if where:
+            try:
+                box.server = ControlServer(box, where)
+            except (OSError, BoxError) as e:
+                if control_path:
+                    raise BoxError(f"--control {control_path}: {getattr(e, 'strerror', None) or e}") from None
+                box.say(f"no console socket: {getattr(e, 'strerror', None) or e}")
         box.say(f"{office.name}: {len(office.lines)} lines on the simulated board, "
-                f"languages {', '.join(office.languages)}; type 'help' for the console's commands")
+                f"languages {', '.join(office.languages)}; type 'help' or ? for the console's commands"
+                + (f"; consoles connect at {box.server.path}" if box.server else ""))
         lines = [ln.name for ln in office.lines if ln.kind == "fxo"]
         if not office.hours.open_at(dt.datetime.now(dt.timezone.utc)):
             box.say("the office is closed now by its hours: callers hear the after-hours path; "
                     "type 'hours open' to try the menus as in business hours")
-        box.say(f"try: call {lines[0]} 0501234567, then press 1" if lines else "no lines to call")
+        box.say(f"try: test call {lines[0]} 0501234567, then press 1" if lines else "no lines to call")
         commands: queue.Queue = queue.Queue()
         if inp is not None:
             read_lines(inp, commands)
@@ -325,4 +733,4 @@ def run(config_path: Optional[str], log_path: Optional[str], seconds: Optional[f
         pass
     finally:
         box.close()
-    return 0
+    return RESTART_STATUS if box.restarting else 0

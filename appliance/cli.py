@@ -46,7 +46,7 @@ def _run(args) -> int:
     from appliance import box
 
     try:
-        return box.run(args.config, args.log, args.seconds, paced=not args.fast)
+        return box.run(args.config, args.log, args.seconds, paced=not args.fast, control_path=args.control)
     except box.BoxError as e:
         print(f"appliance run: {e}", file=sys.stderr)
         return 1
@@ -314,12 +314,16 @@ def main(argv=None) -> int:
 
     p = sub.add_parser("run", help="run the box on the simulated board, with a console for test calls",
                        description="Run an office (the bundled demo office unless --config is given) on the "
-                                   "simulated board. The console takes test calls: type 'help'.")
+                                   "simulated board. The installer's console reads commands from standard input "
+                                   "and serves console sessions on a Unix socket: type 'help' or ?.")
     p.add_argument("--config", help="the office's TOML file (default: the demo office)")
     p.add_argument("--board", choices=["sim"], default="sim", help="the board: sim (the simulated one)")
     p.add_argument("--log", help="the call log's file (default: $STATE_DIRECTORY or ~/.local/state/appliance)")
     p.add_argument("--for", dest="seconds", type=float, help="stop by itself after this many seconds")
     p.add_argument("--fast", action="store_true", help="run the clock free instead of in real time")
+    p.add_argument("--control", metavar="PATH",
+                   help="the console socket (default: $RUNTIME_DIRECTORY/control.sock, else "
+                        "/run/appliance/control.sock, else $XDG_RUNTIME_DIR/appliance/control.sock)")
     p.set_defaults(func=_run)
 
     p = sub.add_parser("simulate", help="a day of scripted calls through the office, as fast as it runs",

@@ -11,6 +11,9 @@ Rules:
   - A key inside an inline table or a multi-line value, which this does not descend
     into, is placed at the line of the nearest key above it that was noted
     (`Positions.line`).
+  - The comment lines right above a table header or a key (blank lines between them
+    kept) are noted against its path, and those after the last key as the file's tail,
+    so a program that writes the file again can keep them (`Positions.comments`).
 """
 from __future__ import annotations
 
@@ -24,6 +27,8 @@ _BARE = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 class Positions:
     def __init__(self, text: str):
         self._line: Dict[Path, int] = {}
+        self.comments: Dict[Path, List[str]] = {}
+        self.tail: List[str] = []
         self._scan(text)
 
     def line(self, path: Path) -> int:
@@ -41,13 +46,17 @@ class Positions:
         table: Path = ()
         counts: Dict[Path, int] = {}
         lines = text.splitlines()
+        above: List[str] = []
         i = 0
         while i < len(lines):
             raw = lines[i]
             s = raw.strip()
             n = i + 1
             i += 1
-            if not s or s.startswith("#"):
+            if s.startswith("#") or (not s and above):
+                above.append(s)
+                continue
+            if not s:
                 continue
             if s.startswith("[["):
                 keys, _ = _keys(s, 2)
@@ -56,11 +65,13 @@ class Positions:
                 table = base + (counts[base],)
                 self._line.setdefault(base, n)
                 self._line[table] = n
+                above = self._note(table, above)
                 continue
             if s.startswith("["):
                 keys, _ = _keys(s, 1)
                 table = _resolve(tuple(keys), counts)
                 self._line[table] = n
+                above = self._note(table, above)
                 continue
             keys, rest = _keys(s, 0)
             if not keys or not rest.lstrip().startswith("="):
@@ -69,7 +80,25 @@ class Positions:
             for k in range(1, len(keys) + 1):
                 self._line.setdefault(table + tuple(keys[:k]), n)
             self._line[path] = n
+            above = self._note(path, above)
             i = _skip_value(lines, i, rest.lstrip()[1:])
+        self.tail = _trimmed(above)
+
+    def _note(self, path: Path, above: List[str]) -> List[str]:
+        block = _trimmed(above)
+        if block:
+            self.comments[path] = block
+        return []
+
+
+def _trimmed(block: List[str]) -> List[str]:
+    """A comment block without blank lines at either end."""
+    lo, hi = 0, len(block)
+    while lo < hi and not block[lo]:
+        lo += 1
+    while hi > lo and not block[hi - 1]:
+        hi -= 1
+    return block[lo:hi]
 
 
 def _resolve(keys: Path, counts: Dict[Path, int]) -> Path:
