@@ -527,7 +527,8 @@ def _string(s: str) -> str:
 
 def key_text(k: Key) -> str:
     k = str(k)
-    return k if BARE.fullmatch(k) else _string(k)
+    # A key of digits is text to TOML all the same; quoted, a person reads it so too.
+    return k if BARE.fullmatch(k) and not k.isdigit() else _string(k)
 
 
 def inline(v: Any, width: int = 100) -> str:
