@@ -41,6 +41,7 @@ from appliance import __version__, commits
 from appliance.configtree import ConfigTree, TreeError, diff
 
 MAX_LINE = 4096
+INTERNAL = "the box could not carry that out (a fault of the firmware)"
 
 
 @dataclass(frozen=True)
@@ -326,6 +327,12 @@ class Shell:
         return f"{name}{unsaved}> "
 
     def run(self, line: str, now: float) -> Reply:
+        try:
+            return self._run(line, now)
+        except Exception as e:      # the box keeps serving calls whatever a console line meets
+            return Reply(f"% {INTERNAL}: {type(e).__name__}: {e}")
+
+    def _run(self, line: str, now: float) -> Reply:
         bad = self._refuse(line)
         if bad:
             return Reply(bad)
@@ -348,6 +355,12 @@ class Shell:
             return Reply("\n".join(["% " + lines[0]] + ["  " + x for x in lines[1:]]))
 
     def help(self, line: str) -> str:
+        try:
+            return self._help(line)
+        except Exception as e:      # as in run()
+            return f"% {INTERNAL}: {type(e).__name__}: {e}"
+
+    def _help(self, line: str) -> str:
         bad = self._refuse(line)
         if bad:
             return bad
@@ -378,6 +391,12 @@ class Shell:
         return "\n".join(out)
 
     def complete(self, line: str) -> List[str]:
+        try:
+            return self._complete(line)
+        except Exception:           # as in run(): no candidates
+            return []
+
+    def _complete(self, line: str) -> List[str]:
         if self._refuse(line):
             return []
         words = _words(line)

@@ -35,16 +35,17 @@ def test_bad_configuration_is_refused_without_a_traceback(tmp_path):
 
 def test_console_session_through_the_demo_office(tmp_path):
     """Typed lines on standard input, the box paced in real time for a few seconds."""
-    script = "help\nhours open\ncall line1 0501234567 PETRENKO\nshow nothing\n"
+    script = "help\nhours open\ntest call line1 0501234567 PETRENKO\nshow nothing\nshow ?\n"
     r = subprocess.run([sys.executable, "-m", "appliance.cli", "run", "--for", "7", "--log",
                         str(tmp_path / "calls.db")], input=script, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     out = r.stdout
-    assert "call LINE [NUMBER [NAME...]]" in out                       # help
+    assert "test call LINE [NUMBER [NAME]]" in out                     # help
     assert "new calls are answered as open" in out
     assert "line1: caller ID 0501234567 (PETRENKO)" in out
     assert "line1: caller hears welcome [en]: Thank you for calling Demo Trading." in out
-    assert "unknown thing to show 'nothing'" in out
+    assert "% unknown word 'nothing' at position 2" in out
+    assert "  queues           each queue, its agents and its waiting callers" in out     # ? at the end
     assert "Traceback" not in r.stderr
 
 
@@ -52,14 +53,14 @@ def test_show_calls_and_log(tmp_path):
     out = io.StringIO()
     box = Box(config.load(str(DEMO_OFFICE)), tmp_path / "calls.db", out=out)
     try:
-        box.command("show calls")
+        box.command("show log")
         assert "no calls yet" in out.getvalue()
         box.command("hours closed")
-        box.command("call line2 0441112233")
+        box.command("test call line2 0441112233")
         box.run(30, paced=False)
-        box.command("show calls")
         box.command("show log")
-        box.command("show log 999")
+        box.command("show events")
+        box.command("show events 999")
         said = out.getvalue()
         assert "line2      0441112233" in said and "after-hours" in said and "closed" in said
         assert "menu       closed" in said
@@ -194,8 +195,8 @@ def test_agents_from_the_console(tmp_path):
         said = out.getvalue()
         assert "agent olena: paused (lunch)" in said and "agent ivan: logged-out" in said
         assert "agent ivan is not logged in" in said
-        assert "no agent 'zed'; the agents are: olena, ivan" in said
-        assert "olena        paused      lunch" in said and "queue sales: 0 waiting" in said
+        assert "no name 'zed' at position 2; one of: olena, ivan" in said
+        assert "olena        paused      lunch" in said
         # A caller for sales waits; olena back from lunch is rung for them at once.
         box.callers["line1"].ring("0501234567", "")
         box.run(8, paced=False)
