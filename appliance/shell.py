@@ -35,9 +35,9 @@ import difflib
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
 
-from appliance import __version__, commits
+from appliance import commits
 from appliance.configtree import ConfigTree, TreeError, diff
 
 MAX_LINE = 4096
