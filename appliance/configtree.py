@@ -5,8 +5,8 @@ Paths, as the console takes them:
   - Dotted words from the top of the file: `office.name`, `queue.support.wrapup_s`,
     `prompts.welcome.en`, `menu.main.keys.1`, `features.pause_reasons.2`.
   - An entry of an array of tables is named by its `name`: `line.line1.rings`,
-    `agent.olena.queues.sales`; entries without names ([[callerid.rule]]) by their
-    place from 1: `callerid.rule.2.match`.
+    `agent.olena.queues.sales`; entries without names ([[callerid.rule]],
+    [[board.span]]) by their place from 1: `callerid.rule.2.match`, `board.span.1.lbo`.
   - A word holds no '.' and no space: a key of the file that does can only be changed
     in the file itself (the box's own keys never do).
   - Setting a key of something that is not there yet makes it: `line.line5.channel`
@@ -61,18 +61,21 @@ def _close(word: str, known: Sequence[str]) -> str:
 # -- what each key holds, for typing values and completing them ----------------------
 
 CHOICES: Dict[Tuple[str, str], Tuple[str, ...]] = {
+    ("board", "zone"): config.TONE_ZONES, ("board", "echo_canceller"): config.ECHO_CANCELLERS,
+    ("board.span", "signalling"): config.E1_SIGNALLING, ("board.span", "coding"): ("hdb3", "ami"),
+    ("board.span", "framing"): ("ccs", "cas"),
     ("line", "kind"): config.KINDS, ("line", "law"): config.LAWS, ("line", "plan"): config.PLANS,
     ("line", "callerid"): config.CALLERID, ("line", "callerid_when"): config.CALLERID_WHEN,
     ("queue.*", "announce_position"): ("yes", "no", "limit"), ("queue.*", "empty"): config.EMPTY,
 }
-BOOLS = {"join_empty", "leave_empty", "announce_wait"}
+BOOLS = {"join_empty", "leave_empty", "announce_wait", "crc4"}
 ACTION_KEYS = {"then", "invalid_then", "no_input_then", "after_hours", "when_full", "when_timeout", "when_empty",
                "overflow", "exit_to"}
 PROMPT_KEYS = {"greeting", "short_greeting", "invalid", "no_input", "message", "blocked_prompt"}
 TEXT_LISTS = {("office", "languages"), ("hours", "holidays"), ("callerid", "blocklist"), ("callerid", "vip")}
 NUMBERS = {"channel", "rings", "invalid_tries", "no_input_tries", "misses_to_pause", "max_callers", "position_limit",
            "callback_tries", "callback_min_digits", "callback_max_digits", "min", "max", "weight", "keep_days",
-           "max_mb"}
+           "max_mb", "timing", "lbo"}
 # Tables below a section that hold keys of their own choosing.
 OPEN_TABLES = {("menu.*", "keys"), ("agent", "queues"), ("features", "pause_reasons")}
 
@@ -90,8 +93,8 @@ def place(path: Path) -> Tuple[str, Path]:
         return where, rest
     if top in ("line", "agent"):
         return top, path[2:]
-    if path[:2] == ("callerid", "rule"):
-        return "callerid.rule", path[3:]
+    if len(path) >= 2 and f"{top}.{path[1]}" in config.ARRAY_TABLES:      # callerid.rule, board.span
+        return f"{top}.{path[1]}", path[3:]
     return str(top), path[1:]
 
 

@@ -123,3 +123,13 @@ def test_values_as_typed():
     assert parse_value("[1, 2]", "text") == [1, 2]
     assert parse_value("en", "language-list") == ["en"]
     assert parse_value("true", "bool") is True
+
+
+def test_board_spans_go_by_place_and_complete_their_closed_sets(demo):
+    t = demo.set("board.profile", "te110").set("board.span.1.signalling", "pri_cpe").set("board.span.1.crc4", "true")
+    assert t.get("board.span.1") == {"signalling": "pri_cpe", "crc4": True}
+    assert "[[board.span]]\nsignalling = \"pri_cpe\"" in t.text()
+    assert t.complete_value("board.span.1.signalling", "pri") == ["pri_cpe", "pri_net"]
+    assert t.complete_value("board.zone", "u") == ["us", "uk", "us-old"]
+    assert "board.span.1.lbo" in t.complete_path("board.span.1.")
+    config.parse(t.text().encode(), "office.toml")
