@@ -15,7 +15,7 @@ CTESTS_SAN := $(patsubst native/tests/%.c,$(BUILD)/ctest-san/%,$(CTEST_SRC))
 PY_DEPS := "cffi>=1.15" "setuptools>=61" wheel "numpy>=1.24" "pyserial>=3.5" "pytest>=7" \
            "pytest-benchmark>=4" "tomli>=2.0" "hypothesis>=6" "pyworkforce==0.5.1"
 
-.PHONY: all deps venv build run demo simulate report-screenshot test ctest pytest sanitize memcheck bench clean
+.PHONY: all deps venv build install run demo simulate report-screenshot test ctest pytest sanitize memcheck bench clean
 
 all: build
 
@@ -40,6 +40,11 @@ $(BUILD)/.ext: $(VENV)/.ready $(wildcard native/*.c native/*.h native/cdef/*.h) 
 	@touch $@
 
 build: $(BUILD)/.ext
+
+# The units, the service's user and directories, and /usr/local/bin/appliance (a link to
+# this checkout's command); DESTDIR=ROOT puts them into a root being built instead.
+install: build
+	DESTDIR="$(DESTDIR)" sh tools/install-units "$(CURDIR)/$(VENV)/bin/appliance"
 
 run: build
 	$(VENV)/bin/appliance run

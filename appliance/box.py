@@ -18,6 +18,9 @@ Rules:
   - `reload` (or SIGHUP) reads the configuration file again: a file with any problem,
     or with other lines, queues or agents, is refused with the reasons and the running configuration
     stays; otherwise new calls take it and calls in progress finish as they began.
+  - Under a service manager the box says it is ready after its first frame, pings the
+    watchdog from its loop while frames move, and takes SIGTERM as `quit` (the calls
+    in progress closed in the call log); see appliance/notify.py.
 """
 from __future__ import annotations
 
@@ -35,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from appliance import __version__, commits, config, control
+from appliance import __version__, commits, config, control, notify
 from appliance.calllog import CallLog, CallLogError
 from appliance.commits import CommitError
 from appliance.engine import FRAME_MS, Event, Line as LineModel, Play
@@ -305,11 +308,21 @@ class Box:
         started = time.monotonic()
         start_ms = self.engine.now_ms
         hup, before = _on_sighup()
+        term = _on_sigterm(self)
+        manager = notify.Notifier.from_environ()
+
+        def ticked(box: "Box") -> None:
+            if tick:
+                tick(box)
+            manager.frame(box.engine.now_ms, lambda: f"{box.office.name}: {len(box.ports)} lines up")
         try:
-            self._loop(seconds, paced, commands, tick, hup, started, start_ms)
+            self._loop(seconds, paced, commands, ticked, hup, started, start_ms)
         finally:
+            manager.stopping(f"{self.office.name}: stopping")
             if hup is not None:
                 signal.signal(signal.SIGHUP, before)
+            if term is not None:
+                signal.signal(signal.SIGTERM, term)
 
     def _loop(self, seconds, paced, commands, tick, hup, started, start_ms) -> None:
         frames = 0
@@ -688,6 +701,14 @@ def _on_sighup():
         return None, None
     flag = threading.Event()
     return flag, signal.signal(signal.SIGHUP, lambda *_: flag.set())
+
+
+def _on_sigterm(box: Box):
+    """SIGTERM (systemctl stop) ends the loop as `quit` does, so the box logs its agents
+    out and closes its call log; the handler it replaces, or None off the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, lambda *_: setattr(box, "running", False))
 
 
 def read_lines(stream: TextIO, into: queue.Queue) -> threading.Thread:
