@@ -19,8 +19,8 @@ Rules:
     or with other lines, queues or agents, is refused with the reasons and the running configuration
     stays; otherwise new calls take it and calls in progress finish as they began.
   - Under a service manager the box says it is ready after its first frame, pings the
-    watchdog from its loop while frames move, and takes SIGTERM as `quit` (the calls
-    in progress closed in the call log); see appliance/notify.py.
+    watchdog from its loop while frames move, and takes SIGTERM as `quit` (agents
+    logged out, the call log closed); see appliance/notify.py.
 """
 from __future__ import annotations
 

@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from appliance import notify
+from appliance.calllog import CallLog
 
 REPO = Path(__file__).resolve().parent.parent
 COMMAND = REPO / ".venv" / "bin" / "appliance"
@@ -83,6 +84,36 @@ def inside(root: Path, *argv: str, pid: bool = False, **kw) -> subprocess.Comple
 
 def install(root: Path) -> None:
     r = inside(root, "sh", str(REPO / "tools" / "install-units"), str(COMMAND),
+               capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+
+
+# The service cannot run a command whose interpreter lives in a home directory (the
+# unit's ProtectHome=) or in /tmp (PrivateTmp=), as a developer's virtual environment may:
+# on the box it is Debian's own python3. So the command the units run here is a virtual
+# environment of Debian's python3 in /usr/local of the namespace, given the checkout's
+# packages (the same interpreter version; the engine's extension is abi3).
+DEBIAN_COMMAND = "/usr/local/lib/appliance/bin/appliance"
+MAKE_COMMAND = r'''
+set -eu
+/usr/bin/python3 -m venv --without-pip /usr/local/lib/appliance
+site=$(/usr/local/lib/appliance/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
+echo "import site; site.addsitedir('$1')" > "$site/checkout.pth"
+printf '#!/usr/local/lib/appliance/bin/python\nimport sys\nfrom appliance.cli import main\nsys.exit(main())\n' \
+    > /usr/local/lib/appliance/bin/appliance
+chmod 0755 /usr/local/lib/appliance/bin/appliance
+'''
+
+
+def install_for_the_service(root: Path) -> None:
+    packages = sorted((REPO / ".venv" / "lib").glob("python3.*/site-packages"))
+    assert packages, "no virtual environment: run make build"
+    version = subprocess.run(["/usr/bin/python3", "-c", "import sys; print('python%d.%d' % sys.version_info[:2])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    assert packages[0].parent.name == version, f"the checkout is on {packages[0].parent.name}, Debian's is {version}"
+    r = inside(root, "sh", "-c", MAKE_COMMAND, "sh", str(packages[0]), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    r = inside(root, "sh", str(REPO / "tools" / "install-units"), DEBIAN_COMMAND,
                capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
 
@@ -236,3 +267,191 @@ def test_a_manager_gone_is_not_the_box_failing(tmp_path):
     n.frame(20, lambda: "up")
     n.stopping("bye")
     assert notify.Notifier(None, 0.5).send(READY="1") is False
+
+
+# -- the supervisor under a real systemd -------------------------------------------------
+
+class Manager:
+    """Debian's systemd as PID 1 of a namespace over the test's root, with the installed
+    units; systemctl reaches it through the namespace."""
+
+    def __init__(self, root: Path, work: Path):
+        self.root, self.work = root, work
+        self.fifo = work / "console.fifo"
+        self.out = work / "box.out"
+        units = work / "boot"
+        units.mkdir()
+        for target in BOOT_TARGETS:
+            (units / target).write_text("[Unit]\nDescription=stand-in for the boot's %N\n")
+        (units / "appliance-test.target").write_text(
+            "[Unit]\nDescription=the box alone\nWants=appliance.service\nAfter=appliance.service\n")
+        os.mkfifo(self.fifo)
+        # Held open for reading and writing: the box's console never sees EOF, and lines
+        # written while it restarts wait in the pipe.
+        self.console = os.open(self.fifo, os.O_RDWR)
+        dropin = root / "etc" / "systemd" / "system" / "appliance.service.d"
+        dropin.mkdir()
+        (dropin / "console.conf").write_text(
+            f"[Service]\nStandardInput=file:{self.fifo}\nStandardOutput=append:{self.out}\n"
+            f"StandardError=append:{self.out}\n")
+        shutil.copy(REPO / "appliance" / "demo-office.toml", root / "etc" / "appliance" / "office.toml")
+        self.cgroups_before = set(cgroups())
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "container": "appliance-test",
+               "SYSTEMD_UNIT_PATH": f"{units}:/etc/systemd/system"}
+        self.log = open(work / "systemd.log", "w")
+        self.proc = subprocess.Popen(
+            ["unshare", "--mount", "--pid", "--fork", "--mount-proc", "sh", "-c", ENTER, "sh", str(root),
+             "/lib/systemd/systemd", "--system", "--unit=appliance-test.target", "--log-target=console"],
+            env=env, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
+        self.pid1 = self._first_child(self.proc.pid)
+        deadline = time.monotonic() + 30
+        while self.ctl("show", "--property=Version", check=False) == "":
+            assert time.monotonic() < deadline, "systemd in the namespace does not answer systemctl"
+            time.sleep(0.1)
+
+    @staticmethod
+    def _first_child(pid: int) -> int:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            if children:
+                return int(children[0])
+            time.sleep(0.05)
+        raise AssertionError("systemd did not start in the namespace")
+
+    def ctl(self, *args: str, check: bool = True) -> str:
+        r = subprocess.run(["nsenter", "-t", str(self.pid1), "-m", "-p", "systemctl", "--no-pager", *args],
+                           capture_output=True, text=True, timeout=60)
+        assert not check or r.returncode == 0, r.stderr
+        return r.stdout
+
+    def show(self, *props: str) -> dict:
+        text = self.ctl("show", "appliance.service", *[f"--property={p}" for p in props])
+        return dict(line.split("=", 1) for line in text.splitlines())
+
+    def wait(self, what: str, test, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.show("ActiveState", "SubState", "MainPID", "NRestarts", "Result",
+                              "WatchdogTimestampMonotonic")
+            if test(state):
+                return state
+            assert time.monotonic() < deadline, f"{what}: still {state}\n{self.said()}"
+            time.sleep(0.1)
+
+    def type(self, text: str) -> None:
+        os.write(self.console, text.encode())
+
+    def said(self) -> str:
+        return self.out.read_text(errors="replace") if self.out.exists() else ""
+
+    def close(self) -> None:
+        # Killing a PID namespace's first process ends every process in it.
+        try:
+            os.kill(self.pid1, 9)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(timeout=30)
+        os.close(self.console)
+        self.log.close()
+        # The machine's cgroup trees are shared: what this systemd made there goes with it.
+        for d in sorted(set(cgroups()) - self.cgroups_before, key=lambda d: -len(d.parts)):
+            try:
+                d.rmdir()
+            except OSError:
+                pass
+
+
+def cgroups():
+    return [d for tree in Path("/sys/fs/cgroup").iterdir() if tree.is_dir() for d in tree.rglob("*") if d.is_dir()]
+
+
+def started(m: Manager, before: dict, what: str, timeout: float = 120) -> dict:
+    """The box started again (a new main process), and ready: systemd has its READY."""
+    return m.wait(what, lambda s: s["ActiveState"] == "active" and s["MainPID"] not in ("0", before.get("MainPID")),
+                  timeout)
+
+
+def answers_a_call(m: Manager, number: str) -> None:
+    """A test call on line1 through the box's console: rung, its caller ID read, answered
+    and greeted by the menu."""
+    mark = len(m.said())
+    m.type(f"hours open\ncall line1 {number}\n")
+    deadline = time.monotonic() + 60
+    while "line1: caller hears welcome" not in m.said()[mark:]:
+        assert time.monotonic() < deadline, m.said()[mark:]
+        time.sleep(0.2)
+    assert f"line1: caller ID {number}" in m.said()[mark:]
+
+
+def kill(m: Manager, pid: str, signal_name: str) -> None:
+    subprocess.run(["nsenter", "-t", str(m.pid1), "-p", "-m", "kill", f"-{signal_name}", pid], check=True)
+
+
+def test_the_supervisor_killed_or_hung_is_back_answering_calls(root, tmp_path):
+    unit = (REPO / "systemd" / "appliance.service").read_text()
+    watchdog = seconds(unit_value(unit, "WatchdogSec"))
+    restart = seconds(unit_value(unit, "RestartSec"))
+    assert unit_value(unit, "Type") == "notify" and unit_value(unit, "Restart") == "always"
+    install_for_the_service(root)
+    work = tmp_path / "work"
+    work.mkdir()
+    m = Manager(root, work)
+    try:
+        first = started(m, {}, "the first start")
+        status = m.ctl("show", "appliance.service", "--property=StatusText", "--value").strip()
+        assert status == "Demo Trading Ltd: 7 lines up"
+
+        # The watchdog's pings, as systemd saw them: every half WatchdogSec.
+        pings = [int(first["WatchdogTimestampMonotonic"])]
+        deadline = time.monotonic() + 3 * watchdog
+        while len(pings) < 3:
+            assert time.monotonic() < deadline, pings
+            now = int(m.show("WatchdogTimestampMonotonic")["WatchdogTimestampMonotonic"])
+            if now != pings[-1]:
+                pings.append(now)
+            time.sleep(0.1)
+        gaps = [(b - a) / 1e6 for a, b in zip(pings[1:], pings[2:])]
+        assert all(0.4 * watchdog <= g <= 0.6 * watchdog for g in gaps), gaps
+
+        # Hardening under the kernel's own device controller: the serial ports reachable.
+        allowed = Path(f"/sys/fs/cgroup/devices/system.slice/appliance.service/devices.list").read_text()
+        assert "c 4:* rw" in allowed, allowed            # ttyS, major 4
+        assert "c 1:3 rwm" in allowed, allowed           # /dev/null
+        assert not re.search(r"^b (?!0:0 )", allowed, re.M), allowed   # no disk (0:0 is no device)
+
+        answers_a_call(m, "0501234567")
+
+        # Killed in the middle of that call: systemd starts it again after RestartSec.
+        killed_at = time.monotonic()
+        kill(m, first["MainPID"], "KILL")
+        second = started(m, first, "the restart after a kill")
+        assert time.monotonic() - killed_at >= restart
+        assert second["NRestarts"] == "1"
+        deadline = time.monotonic() + 30
+        while "1 call(s) in progress at the last stop closed as interrupted" not in m.said():
+            assert time.monotonic() < deadline, m.said()
+            time.sleep(0.2)
+        answers_a_call(m, "0441112233")
+
+        # Hung (stopped, its loop frozen): no more pings, the watchdog kills it, systemd restarts it.
+        kill(m, second["MainPID"], "STOP")
+        hung = m.wait("the watchdog's kill", lambda s: s["Result"] == "watchdog", 3 * watchdog)
+        assert hung["SubState"] in ("auto-restart", "stop-watchdog", "stop-sigterm", "stop-sigkill", "final-sigterm",
+                                    "final-sigkill", "start"), hung
+        third = started(m, second, "the restart after the watchdog")
+        assert third["NRestarts"] == "2"
+        answers_a_call(m, "0672223344")
+
+        # Stopped by systemctl: SIGTERM ends the box as `quit` does, with exit status 0.
+        m.ctl("stop", "appliance.service")
+        stopped = m.show("ActiveState", "Result", "ExecMainStatus")
+        assert stopped == {"ActiveState": "inactive", "Result": "success", "ExecMainStatus": "0"}, stopped
+        # One call log in StateDirectory= across the restarts: the calls cut off by the kill
+        # and by the watchdog closed as interrupted by the next start.
+        with CallLog.open(root / "var" / "lib" / "appliance" / "calls.db") as log:
+            calls = sorted(log.calls(), key=lambda c: c.id)
+        assert [c.caller for c in calls] == ["0501234567", "0441112233", "0672223344"]
+        assert [c.outcome for c in calls[:2]] == ["interrupted", "interrupted"]
+    finally:
+        m.close()
