@@ -401,6 +401,10 @@ def test_the_supervisor_killed_or_hung_is_back_answering_calls(root, tmp_path):
         first = started(m, {}, "the first start")
         status = m.ctl("show", "appliance.service", "--property=StatusText", "--value").strip()
         assert status == "Demo Trading Ltd: 7 lines up"
+        # RuntimeDirectory= is where the consoles find the box (appliance-console@.service).
+        assert "consoles connect at /run/appliance/control.sock" in m.said(), m.said()
+        console_unit = (REPO / "systemd" / "appliance-console@.service").read_text()
+        assert "--control /run/appliance/control.sock" in unit_value(console_unit, "ExecStart")
 
         # The watchdog's pings, as systemd saw them: every half WatchdogSec.
         pings = [int(first["WatchdogTimestampMonotonic"])]
