@@ -13,7 +13,7 @@ CTEST_SRC := $(wildcard native/tests/test_*.c)
 CTESTS := $(patsubst native/tests/%.c,$(BUILD)/ctest/%,$(CTEST_SRC))
 CTESTS_SAN := $(patsubst native/tests/%.c,$(BUILD)/ctest-san/%,$(CTEST_SRC))
 PY_DEPS := "cffi>=1.15" "setuptools>=61" wheel "numpy>=1.24" "pyserial>=3.5" "pytest>=7" \
-           "pytest-benchmark>=4" "tomli>=2.0" "hypothesis>=6" "pyworkforce==0.5.1"
+           "pytest-benchmark>=4" "tomli>=2.0" "hypothesis>=6" "pyworkforce==0.5.1" "pyst2>=0.5"
 
 .PHONY: all deps venv build install run demo simulate report-screenshot test ctest pytest sanitize memcheck bench clean
 

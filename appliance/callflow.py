@@ -35,6 +35,14 @@ Rules:
   - A call on a line with a queue of its own (the line key `queue`) joins it at once,
     where the entry menu would start; blocking, after-hours and caller-ID rules come
     first as for any call.
+  - A menu with agi hands the call to its FastAGI script (RunScript) and waits for it
+    to end: closed with the call up (done), the menu's then (hang up if none); the
+    script hanging up, completed; EXEC Queue, that queue; down, slow or nonsense
+    (failed), the menu's agi_fallback.
+  - Variables: the call's own, in `variables`. A script sets them (SET VARIABLE) and
+    reads them (GET VARIABLE), in this and later agi menus of the call; a collect
+    menu's entry is the variable named as the menu (an `order` menu's digits are
+    ${order}), so a script can look up what the caller keyed before it.
   - Once ended (hung up on, handed over, or the caller gone) the flow takes no more
     events and returns no commands.
 """
@@ -90,6 +98,16 @@ class ToCallback:
 
 
 @dataclass(frozen=True)
+class RunScript:
+    """Hand the call to the menu's FastAGI script (agi.py); the flow waits for
+    script_ended()."""
+    url: str
+    timeout_s: float
+    menu: str
+    language: str
+
+
+@dataclass(frozen=True)
 class Note:
     """A line for the call log: kind is menu, digits, language, invalid, no-input,
     blocked, after-hours, vip or end (detail: the outcome)."""
@@ -97,7 +115,7 @@ class Note:
     detail: str = ""
 
 
-Command = Union[Ask, Announce, ToOperator, ToQueue, HangUp, Note, ToCallback]
+Command = Union[Ask, Announce, ToOperator, ToQueue, HangUp, Note, ToCallback, RunScript]
 
 # How a call that leaves the menus ends, for the call log: hung up on by a menu's
 # design (completed) or after too many invalid entries or silences, handed to the
@@ -128,6 +146,7 @@ class CallFlow:
         self.waiting: Optional[str] = None      # "ask" or "announce": what the flow waits for
         self.outcome: Optional[str] = None
         self.after_hours = False
+        self.variables: dict = {}
 
     @property
     def ended(self) -> bool:
@@ -170,6 +189,7 @@ class CallFlow:
         if m.collect:
             if m.collect.accepts(digits):
                 self.invalid = self.silent = 0
+                self.variables[m.name] = digits
                 return [Note("digits", f"{m.name}:{digits}")] + self._do(m.collect.then)
             return self._invalid(digits)
         key = digits[:1]
@@ -192,6 +212,22 @@ class CallFlow:
         if self.menu is not None and self.menu.then is not None:
             return self._do(self.menu.then)
         return self._end("completed", HangUp())
+
+    def script_ended(self, how: str, detail: str = "") -> List[Command]:
+        """The agi menu's script is over: how is done, hangup, queue (detail: the
+        queue) or failed (detail: why)."""
+        self._expect("agi")
+        self.waiting = None
+        m = self.menu
+        if how == "done":
+            return [Note("agi", "done")] + self._do(m.then or Action("hangup"))
+        if how == "hangup":
+            return [Note("agi", "hung up by the script")] + self._end("completed", HangUp())
+        if how == "queue":
+            return [Note("agi", f"to queue {detail}")] + self._do(Action("queue", detail))
+        if how == "failed":
+            return [Note("agi-fallback", f"{detail}: {m.agi_fallback}")] + self._do(m.agi_fallback or Action("hangup"))
+        raise CallFlowError(f"a script ends done, hangup, queue or failed, not {how!r}")
 
     def hung_up(self) -> List[Command]:
         """The caller hung up; at any point."""
@@ -260,6 +296,9 @@ class CallFlow:
         first = name not in self.seen
         self.seen.add(name)
         note = [Note("menu", name)]
+        if m.agi is not None:
+            self.waiting = "agi"
+            return note + [RunScript(m.agi, m.agi_timeout_s, m.name, self.language)]
         if not m.keys and not m.collect:
             self.waiting = "announce"
             return note + [Announce(m.greeting if first or not m.short_greeting else m.short_greeting,

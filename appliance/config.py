@@ -26,7 +26,11 @@ The file, by section (see board/demo-office.toml for a full example):
                   after another), keys = {"1" = ACTION, ...}, invalid,
                   invalid_tries, invalid_then, no_input, no_input_tries, no_input_then,
                   timeout_s, repeat_key, operator_key, then (after an announcement),
-                  collect = {min, max, terminator, interdigit_s, pattern, then}
+                  collect = {min, max, terminator, interdigit_s, pattern, then};
+                  or agi = "agi://host[:port]/script?arg=..." (the call goes to a
+                  FastAGI script), agi_timeout_s (to connect, and between the
+                  script's commands), agi_fallback = ACTION (a script down, slow or
+                  talking nonsense), then (after the script ends with the call up)
   [hours]         mon..sun = "09:00-18:00" (several ranges comma-separated, or
                   "closed"), holidays = ["YYYY-MM-DD", ...], after_hours = ACTION
   [callerid]      blocklist, vip (numbers; a trailing * matches a prefix),
@@ -87,6 +91,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
+from appliance import agi as agi_
 from appliance.tomlpos import Path, Positions
 
 MAX_BYTES = 1 << 20
@@ -123,7 +128,8 @@ QUEUE_KEYS = ("strategy", "ring_s", "wrapup_s", "widen_s", "ageing_s", "misses_t
               "join_empty", "leave_empty", "empty", "announce_first_s", "announce_every_s", "announce_position",
               "position_limit", "announce_wait", "message", "message_every_s", *CALLBACK_QUEUE_KEYS)
 MENU_KEYS = ("greeting", "short_greeting", "keys", "collect", "invalid", "invalid_tries", "invalid_then",
-             "no_input", "no_input_tries", "no_input_then", "timeout_s", "repeat_key", "operator_key", "then")
+             "no_input", "no_input_tries", "no_input_then", "timeout_s", "repeat_key", "operator_key", "then",
+             "agi", "agi_timeout_s", "agi_fallback")
 # The keys each kind of table may hold, by its place in the file ("*" stands for any
 # name: a queue's, a menu's, a prompt's); the console completes keys from these.
 SECTION_KEYS: Dict[str, Tuple[str, ...]] = {
@@ -222,6 +228,9 @@ class Menu:
     repeat_key: str = "*"
     operator_key: Optional[str] = "0"
     then: Optional[Action] = None     # a menu without keys: after its greeting
+    agi: Optional[str] = None         # a FastAGI script's address: the call goes to it
+    agi_timeout_s: float = 10.0
+    agi_fallback: Optional[Action] = None
 
 
 @dataclass(frozen=True)
@@ -990,11 +999,35 @@ class _Validator:
                 repeat_key=repeat_key,
                 operator_key=operator_key,
                 then=self.action(t["then"], p + ("then",)) if "then" in t else None,
+                **self.agi(t, p),
             )
-            if not m.keys and not m.collect and m.then is None and "keys" not in t:
+            if m.agi is not None:
+                for k in ("keys", "collect"):
+                    if k in t:
+                        self.bad(p + (k,), "a menu with agi hands the call to its script: it takes no keys")
+            elif not m.keys and not m.collect and m.then is None and "keys" not in t:
                 self.bad(p, "has no keys, no collect and no 'then': a caller would have nothing to do")
             out[name] = m
         return out
+
+    def agi(self, t, p: Path) -> Dict[str, Any]:
+        """A menu's FastAGI script: its address, timeout and fallback, all or none."""
+        url = self.get(t, p, "agi", str, None)
+        timeout = self.number(t, p, "agi_timeout_s", float, 10.0, 0.5, 60.0)
+        fallback = self.action(t["agi_fallback"], p + ("agi_fallback",)) if "agi_fallback" in t else None
+        if url is None:
+            for k in ("agi_timeout_s", "agi_fallback"):
+                if k in t:
+                    self.bad(p + (k,), "only a menu with agi has it")
+            return {}
+        try:
+            agi_.parse_url(url)
+        except agi_.AgiError as e:
+            self.bad(p + ("agi",), str(e))
+        if "agi_fallback" not in t:
+            self.bad(p, "has agi but no agi_fallback: where a call goes when the script is down, slow or "
+                        "talks nonsense")
+        return {"agi": url, "agi_timeout_s": timeout, "agi_fallback": fallback}
 
     def prompt_list(self, t, p, name: str) -> Tuple[str, ...]:
         v = t.get(name, [])
@@ -1143,6 +1176,7 @@ class _Validator:
             check_action(m.invalid_then, p + ("invalid_then",))
             check_action(m.no_input_then, p + ("no_input_then",))
             check_action(m.then, p + ("then",))
+            check_action(m.agi_fallback, p + ("agi_fallback",))
             if m.collect:
                 check_action(m.collect.then, p + ("collect", "then"))
             raw = top.get("menu", {})
@@ -1238,6 +1272,8 @@ class _Validator:
         exits = {"hangup", "operator", "queue", "after-hours", "callback"}
 
         def edges(m: Menu) -> List[Action]:
+            if m.agi is not None:
+                return [a for a in (m.agi_fallback, m.then or Action("hangup")) if a is not None]
             if not m.keys and not m.collect:
                 # An announcement takes no keys: only what follows it.
                 return [m.then] if m.then else []

@@ -70,7 +70,7 @@ CHOICES: Dict[Tuple[str, str], Tuple[str, ...]] = {
 }
 BOOLS = {"join_empty", "leave_empty", "announce_wait", "crc4"}
 ACTION_KEYS = {"then", "invalid_then", "no_input_then", "after_hours", "when_full", "when_timeout", "when_empty",
-               "overflow", "exit_to"}
+               "overflow", "exit_to", "agi_fallback"}
 PROMPT_KEYS = {"greeting", "short_greeting", "invalid", "no_input", "message", "blocked_prompt"}
 TEXT_LISTS = {("office", "languages"), ("hours", "holidays"), ("callerid", "blocklist"), ("callerid", "vip")}
 NUMBERS = {"channel", "rings", "invalid_tries", "no_input_tries", "misses_to_pause", "max_callers", "position_limit",

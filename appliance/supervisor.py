@@ -81,6 +81,7 @@ import numpy as np
 
 import math
 
+from appliance import agirun
 from appliance import callback as cb_
 from appliance import callflow
 from appliance import acd as acd_
@@ -90,7 +91,7 @@ from appliance.announce import Announcer, AnnouncePolicy
 from appliance.calllog import CallLogError
 from appliance.prompts import PromptLoadError
 from appliance.waits import WaitHistory
-from appliance.callflow import Announce, Ask, CallFlow, HangUp, Note, ToCallback, ToOperator, ToQueue
+from appliance.callflow import Announce, Ask, CallFlow, HangUp, Note, RunScript, ToCallback, ToOperator, ToQueue
 from appliance.numbers import say_digits
 from appliance.binding import EngineError
 from appliance.config import Action, Line, Office, Queue
@@ -189,6 +190,7 @@ class Call:
     first_estimate_busy: int = 0
     first_figure_s: Optional[int] = None            # the band ceiling said
     sent_on_at: float = 0.0                         # engine seconds: a queue's rule sent it on
+    script: Optional[object] = None                 # its FastAGI script while it has the call (agirun.py)
 
     @property
     def key(self) -> str:
@@ -244,6 +246,7 @@ class Supervisor:
         self.waits: Dict[str, WaitHistory] = {q: WaitHistory() for q in self.acd.queues} if self.acd else {}
         self._agents_init(office)
         self.callbacks: Dict[str, CallbackJob] = {}                 # by ACD key
+        self.scripts = agirun.Scripts(self)
         self.left: Dict[Tuple[str, str], Tuple[float, float]] = {}  # (number, queue): joined, left
         if self.acd is not None:
             for name in [*self.phone_of, *self.number_of, *self.extension_of]:
@@ -304,6 +307,8 @@ class Supervisor:
                 self._transfer_event(self.calls[ev.channel], ev)
             elif line.kind == "fxo":
                 self._line_event(line, ev)
+        if self.scripts.runs:
+            self.scripts.poll()
         if self.deferred or self.transferred:
             self._agents_tick()
         if self.acd is not None and (self.call_of or self.callbacks):
@@ -539,10 +544,15 @@ class Supervisor:
             return
         if call is None:
             return
+        if call.script is not None and k != "hangup":
+            self.scripts.event(call, ev)
+            return
         if k == "ring-timeout" and call.flow is None:
             self._finish(call, ev, "abandoned")
         elif k == "hangup":
             self.log.event(call.log_id, self.now(ev), "hangup", ev.cause)
+            if call.script is not None:
+                self.scripts.hung_up(call)
             if call.flow is not None and not call.flow.ended:
                 self._carry_out(call, call.flow.hung_up(), ev)
             if call.queue is not None:
@@ -612,6 +622,8 @@ class Supervisor:
             elif isinstance(c, HangUp):
                 self._try(call, ev, lambda: e.hangup(port))
                 self._finish(call, ev, call.flow.outcome or "completed")
+            elif isinstance(c, RunScript):
+                self.scripts.start(call, c, ev)
 
     def _items(self, call: Call, names, language: str) -> List[Play]:
         call.heard.extend(names)
@@ -650,6 +662,8 @@ class Supervisor:
         if self.calls.get(call.port) is not call:
             return
         del self.calls[call.port]
+        if call.script is not None:
+            self.scripts.drop(call)
         outcome = self._callback_or_rejoin(call, ev, outcome)
         self.call_of.pop(call.key, None)
         # A transferred call stays the agent's in the ACD after it leaves the box; a

@@ -1,0 +1,186 @@
+"""FastAGI end to end on the simulated board: the demo office's main menu gets a key 4
+that hands the call to a script served over TCP by pyst2's own AGI class (tests/
+agi_scripts.py, its own process). The caller keys an order number as DTMF audio, hears
+it said back, the script's variables land in the call log, and the call is queued;
+a script that is down, slow or talks nonsense sends the call to the fallback within
+the timeout, and a hostile caller ID cannot add a line to what the script is told."""
+from __future__ import annotations
+
+import io
+import select
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from appliance import config
+from appliance.box import DEMO_OFFICE, Box
+from appliance.numbers import say_number
+from appliance.prompts import PromptLibrary
+from appliance.sim import identify_prompt
+from tests.test_supervisor import call, run_until
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def library():
+    return PromptLibrary()
+
+
+def serve(mode: str):
+    p = subprocess.Popen([sys.executable, "-m", "tests.agi_scripts", mode], cwd=ROOT, stdout=subprocess.PIPE,
+                         text=True)
+    port = int(p.stdout.readline())
+    return p, port
+
+
+@pytest.fixture
+def make_box(tmp_path, library):
+    made, servers = [], []
+
+    def make(mode: str = "order", url: str = "", timeout_s: float = 3.0) -> Box:
+        if not url:
+            server, port = serve(mode)
+            servers.append(server)
+            url = f"agi://127.0.0.1:{port}/lookup?who=demo&x=1"
+        text = DEMO_OFFICE.read_text(encoding="utf-8")
+        text = text.replace('"3" = "menu:hours",', '"3" = "menu:hours", "4" = "menu:lookup",', 1)
+        text += (f'\n[menu.lookup]\nagi = "{url}"\nagi_timeout_s = {timeout_s}\n'
+                 f'agi_fallback = "operator"\nthen = "menu:main"\n')
+        path = tmp_path / f"office{len(made)}.toml"
+        path.write_text(text, encoding="utf-8")
+        b = Box(config.load(str(path)), tmp_path / f"calls{len(made)}.db", out=io.StringIO(), library=library)
+        b.supervisor.hours_override = True
+        made.append(b)
+        return b
+
+    yield make
+    for b in made:
+        b.close()
+    for s in servers:
+        s.kill()
+        s.wait()
+
+
+def step(box: Box, seconds: float = 0.1) -> None:
+    """The engine's clock runs free; while the box waits on a script, it waits for the
+    script's reply a little in real time, so a quick script is quick on this clock too."""
+    socks = [r.sock for r in box.supervisor.scripts.runs.values() if r.session.waiting_for_script]
+    if socks:
+        select.select(socks, [], [], 0.05)
+    box.run(seconds, paced=False)
+
+
+def until(box: Box, cond, limit_s: float = 40.0) -> None:
+    end = box.engine.now_ms + limit_s * 1000
+    while box.engine.now_ms < end:
+        step(box)
+        if cond():
+            return
+    raise AssertionError(f"not within {limit_s} s; the box said:\n{box.out.getvalue()[-3000:]}")
+
+
+def to_script(box: Box, number: str = "0501234567", name: str = "PETRENKO O", raw=None):
+    box.callers["line1"].ring(number, name)
+    until(box, lambda: (c := call(box)) is not None and c.flow is not None and c.flow.waiting == "ask")
+    if raw is not None:
+        call(box).caller, call(box).name = raw
+    until(box, lambda: box.engine.state(box.ports["line1"]) in ("playing", "collecting"))
+    box.callers["line1"].press("4")
+    until(box, lambda: "lookup" in call(box).flow.seen, 10)
+    return call(box)
+
+
+def events(box: Box, row: int):
+    return [(e.kind, e.detail) for e in box.log.events(row)]
+
+
+def test_an_order_script_in_pyst2_reads_digits_says_them_back_and_queues(make_box, library):
+    box = make_box("order")
+    c = to_script(box)
+    caller = box.callers["line1"]
+    caller.capture()
+    until(box, lambda: "order_number" in c.heard, 20)
+    box.run(1.0, paced=False)
+    caller.press("4217#")
+    until(box, lambda: c.queue == "sales", 30)
+    heard = caller.heard()
+    # The number said back is what the caller heard, as sound, after the prompt.
+    said = np.concatenate([p.pcm for p in library.say(say_number("en", 4217))])
+    other = np.concatenate([p.pcm for p in library.say(say_number("en", 7124))])
+    name, score = identify_prompt(heard[-len(said) - 8000 * 6:], {"4217": said, "7124": other})
+    assert name == "4217", (name, score)
+    ev = events(box, c.log_id)
+    assert ("agi-var", "ORDER=4217") in ev and ("agi-var", "ORDER_STATUS=shipped") in ev
+    assert ("queued", "sales") in ev
+    assert c.flow.variables["ORDER"] == "4217"
+    assert not box.supervisor.scripts.runs
+
+
+def test_a_script_that_is_down_sends_the_call_to_the_fallback(make_box):
+    s = __import__("socket").socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()                   # nobody listens there now
+    box = make_box(url=f"agi://127.0.0.1:{port}/lookup", timeout_s=3)
+    c = to_script(box)
+    until(box, lambda: c.queue == "operator", 4)
+    kinds = [k for k, _ in events(box, c.log_id)]
+    assert "agi-error" in kinds and "agi-fallback" in kinds
+
+
+@pytest.mark.parametrize("mode", ["slow", "nonsense"])
+def test_a_slow_or_nonsense_script_sends_the_call_to_the_fallback_within_the_timeout(make_box, mode):
+    box = make_box(mode, timeout_s=3)
+    c = to_script(box)
+    began = box.engine.now_ms
+    until(box, lambda: c.queue == "operator", 4)
+    assert box.engine.now_ms - began <= 3500
+    why = [d for k, d in events(box, c.log_id) if k == "agi-error"]
+    assert why and ("within 3 s" in why[0] if mode == "slow" else "bad commands" in why[0]), why
+    if mode == "slow":
+        # Not dead air meanwhile: ringback while the script thinks.
+        assert box.engine.state(box.ports["line1"]) != "idle"
+    # The box serves the next call as ever.
+    box.callers["line1"].hangup()
+    until(box, lambda: call(box) is None, 5)
+    box.callers["line1"].ring("0501234567")
+    until(box, lambda: (c2 := call(box)) is not None and c2.flow is not None and c2.flow.waiting == "ask")
+
+
+def test_a_hostile_caller_id_cannot_forge_a_line_of_the_header(make_box):
+    box = make_box("env")
+    # What the simulated exchange can send: printable, with ':' and at the limit.
+    c = to_script(box, "0501234567", "agi_context: evil: x" + "Y" * 12)
+    header, caller, context = script_saw(box, c)
+    assert caller == "CALLER=0501234567" and context == "CONTEXT=lookup"
+    box.callers["line1"].hangup()
+    until(box, lambda: call(box) is None, 5)
+    # What a line card passing raw bytes could hand the box: CR, LF, very long.
+    raw = ("05\r\nagi_context: evil\n" + "9" * 500, "EVIL\nagi_arg_1: x:y\r\n\n200 result=1")
+    c = to_script(box, raw=raw)
+    header, caller, context = script_saw(box, c)
+    assert caller == "CALLER=" + ("05agi_context: evil" + "9" * 500)[:80]
+    assert context == "CONTEXT=lookup"
+
+
+def script_saw(box: Box, c):
+    """The agi_* keys the script was told, its agi_callerid and agi_context, as it set
+    them in variables (which the call log holds)."""
+    until(box, lambda: c.script is None, 10)
+    header = next(d for k, d in events(box, c.log_id) if k == "agi-var" and d.startswith("HEADER="))
+    assert header.split("=", 1)[1].split(",") == sorted(
+        ["agi_network", "agi_network_script", "agi_request", "agi_channel", "agi_language", "agi_type",
+         "agi_uniqueid", "agi_version", "agi_callerid", "agi_calleridname", "agi_callingpres", "agi_dnid",
+         "agi_rdnis", "agi_context", "agi_extension", "agi_priority", "agi_enhanced", "agi_accountcode",
+         "agi_threadid", "agi_arg_1", "agi_arg_2"])
+    caller = next(d for k, d in events(box, c.log_id) if k == "agi-var" and d.startswith("CALLER="))
+    context = next(d for k, d in events(box, c.log_id) if k == "agi-var" and d.startswith("CONTEXT="))
+    # The script ended with the call up: the menus go on (then = menu:main).
+    until(box, lambda: call(box).flow.menu.name == "main", 5)
+    return header, caller, context
