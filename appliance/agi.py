@@ -28,6 +28,8 @@ Rules:
     one, else the recorded pack's prompt of that name in the call's language (then in
     English); one that is nowhere is answered "200 result=-1 endpos=0", as Asterisk
     answers a missing file. (The supervisor looks them up; see Play.)
+  - RECORD FILE is not among the commands (the box keeps no recordings of callers
+    yet): it is answered 510, as any command the box does not know.
   - EXEC runs the box's own applications: Queue(name) hands the caller to the queue
     (the session ends: Transfer; a queue the office does not have answers result=-1); Playback(file) plays; Wait(seconds) waits; Hangup
     hangs up. Any other application answers result=-2, as Asterisk answers an
@@ -196,18 +198,6 @@ class WaitDigit:
 
 
 @dataclass(frozen=True)
-class Record:
-    """Record the caller into file.format until a key among escape, silence_s of
-    silence (0: none) or timeout_ms (-1: MAX_WAIT_MS); beep first if asked."""
-    file: str
-    format: str
-    escape: str
-    timeout_ms: int
-    beep: bool = False
-    silence_s: int = 0
-
-
-@dataclass(frozen=True)
 class Pause:
     """EXEC Wait: nothing for the caller to do for ms."""
     ms: int
@@ -242,7 +232,7 @@ class Failed:
     why: str
 
 
-Action = Union[Play, Say, GetDigits, WaitDigit, Record, Pause, Assigned, Transfer, HangUpCall, Ended, Failed]
+Action = Union[Play, Say, GetDigits, WaitDigit, Pause, Assigned, Transfer, HangUpCall, Ended, Failed]
 
 # The usage Asterisk shows for each command; a wrong argument count answers it.
 USAGE = {
@@ -255,8 +245,6 @@ USAGE = {
     "SAY NUMBER": "SAY NUMBER <number> <escape digits> [gender]",
     "SAY DIGITS": "SAY DIGITS <number> <escape digits>",
     "WAIT FOR DIGIT": "WAIT FOR DIGIT <timeout>",
-    "RECORD FILE": "RECORD FILE <filename> <format> <escape digits> <timeout> [offset samples] [BEEP] "
-                   "[s=silence]",
     "SET VARIABLE": "SET VARIABLE <variablename> <value>",
     "GET VARIABLE": "GET VARIABLE <variablename>",
     "GET FULL VARIABLE": "GET FULL VARIABLE <variablename> [<channel name>]",
@@ -270,8 +258,7 @@ USAGE = {
 _NAMES = sorted(USAGE, key=lambda n: -len(n.split()))
 # (fewest, most) arguments after the command's own words.
 _ARITY = {"ANSWER": (0, 0), "STREAM FILE": (2, 3), "CONTROL STREAM FILE": (2, 7), "GET DATA": (1, 3),
-          "GET OPTION": (2, 3), "SAY NUMBER": (2, 3), "SAY DIGITS": (2, 2), "WAIT FOR DIGIT": (1, 1),
-          "RECORD FILE": (4, 7), "SET VARIABLE": (2, 2), "GET VARIABLE": (1, 1), "GET FULL VARIABLE": (1, 2),
+          "GET OPTION": (2, 3), "SAY NUMBER": (2, 3), "SAY DIGITS": (2, 2), "WAIT FOR DIGIT": (1, 1), "SET VARIABLE": (2, 2), "GET VARIABLE": (1, 1), "GET FULL VARIABLE": (1, 2),
           "CHANNEL STATUS": (0, 1), "EXEC": (1, 99), "HANGUP": (0, 1), "VERBOSE": (1, 2), "NOOP": (0, 99)}
 
 INVALID = b"510 Invalid or unknown command\n"
@@ -386,12 +373,6 @@ class Session:
             line = f"200 result={digits} (timeout)" if timed_out else f"200 result={digits}"
         elif isinstance(step, WaitDigit):
             line = f"200 result={key}"
-        elif isinstance(step, Record):
-            if digits:
-                line = f"200 result={key} (dtmf) endpos={endpos}"
-            else:
-                line = f"200 result=0 ({'timeout' if timed_out else 'hangup' if self.dead else 'silence'}) " \
-                       f"endpos={endpos}"
         else:       # Pause
             line = "200 result=0"
         self._reply((line + "\n").encode())
@@ -524,24 +505,8 @@ class Session:
             if not re.fullmatch(r"\d{1,32}", a[0]):
                 raise _Usage()
             return Say("digits", a[0], _escape(a[1]))
-        if name == "WAIT FOR DIGIT":
-            return WaitDigit(_ms(a[0], MAX_WAIT_MS))
-        # RECORD FILE
-        file, fmt = a[0], a[1]
-        if not re.fullmatch(r"[A-Za-z0-9_\-/.]{1,100}", file) or ".." in file or fmt.lower() not in ("wav", "wav16"):
-            raise _Usage()
-        rest = a[4:]
-        silence = 0
-        beep = False
-        for r in rest:
-            if r.upper() == "BEEP":
-                beep = True
-            elif r.startswith("s="):
-                try:
-                    silence = max(0, int(r[2:]))
-                except ValueError:
-                    raise _Usage() from None
-        return Record(file, fmt.lower(), _escape(a[2]), _ms(a[3], MAX_WAIT_MS), beep, silence)
+        # WAIT FOR DIGIT
+        return WaitDigit(_ms(a[0], MAX_WAIT_MS))
 
     def _exec(self, app: str, options: str) -> List[Action]:
         opts = options.replace("|", ",").split(",")

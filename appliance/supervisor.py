@@ -63,6 +63,9 @@ Rules:
   - Rejoin: a caller with a presented number who hangs up while waiting and calls the
     same queue again within its rejoin_s is told "welcome back" and joins as of their
     first join time.
+  - A menu with agi hands the call to its FastAGI script (agirun.py carries out the
+    steps and owns the socket, polled each tick); the line's events go there until
+    the script is over, and the call flow goes on from how it ended.
   - The call log never holds up a call: on a full disk it holds its records and the
     calls go on (calllog.py). Each tick lets it write what it holds and, at start and
     then daily, prune by the office's [calllog] retention a step at a time. Alarms

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from appliance import config
-from appliance.callflow import Announce, Ask, CallFlow, CallFlowError, HangUp, Note, ToOperator, ToQueue
+from appliance.callflow import Announce, Ask, CallFlow, CallFlowError, HangUp, Note, RunScript, ToOperator, ToQueue
 
 DEMO = Path(__file__).resolve().parent.parent / "appliance" / "demo-office.toml"
 
@@ -280,3 +280,50 @@ def test_callback_action_hands_the_caller_to_the_offer(office):
     f.entered("1", "max")
     cmds = f.resume(Action("callback", "sales"), "timeout")
     assert cmds[-1] == ToCallback("sales") and f.outcome == "queued"
+
+
+def with_script(tmp_path, then: str = 'then = "menu:main"\n'):
+    text = DEMO.read_text(encoding="utf-8").replace('"3" = "menu:hours",', '"3" = "menu:hours", "4" = "menu:lookup",', 1)
+    text += f'\n[menu.lookup]\nagi = "agi://crm.example/lookup?x=1"\nagi_timeout_s = 4\nagi_fallback = "operator"\n{then}'
+    p = tmp_path / "office.toml"
+    p.write_text(text, encoding="utf-8")
+    f = CallFlow(config.load(str(p)), "0501234567")
+    f.start()
+    return f, f.entered("4", "max")
+
+
+def test_an_agi_menu_hands_the_call_to_its_script(tmp_path):
+    f, cmds = with_script(tmp_path)
+    assert cmds[-1] == RunScript("agi://crm.example/lookup?x=1", 4.0, "lookup", "en") and f.waiting == "agi"
+    with pytest.raises(CallFlowError):
+        f.entered("1", "max")
+    # Ended with the call up: the menu's then.
+    cmds = f.script_ended("done")
+    assert ("agi", "done") in notes(cmds) and ("menu", "main") in notes(cmds)
+
+
+@pytest.mark.parametrize("how,detail,outcome,last", [
+    ("failed", "no command within 4 s", "operator", ToOperator()),
+    ("queue", "sales", "queued", ToQueue("sales")),
+    ("hangup", "", "completed", HangUp()),
+])
+def test_how_a_script_ends(tmp_path, how, detail, outcome, last):
+    f, _ = with_script(tmp_path)
+    cmds = f.script_ended(how, detail)
+    assert cmds[-1] == last and f.outcome == outcome
+    if how == "failed":
+        assert notes(cmds, "agi-fallback") == [("agi-fallback", "no command within 4 s: operator")]
+
+
+def test_a_script_that_ends_with_no_then_hangs_up(tmp_path):
+    f, _ = with_script(tmp_path, then="")
+    assert f.script_ended("done")[-1] == HangUp() and f.outcome == "completed"
+
+
+def test_a_collect_menus_entry_is_a_variable_for_scripts(office):
+    f = CallFlow(office, "0501234567")
+    f.start()
+    f.entered("1", "max")
+    f.entered("2", "max")
+    f.entered("4321", "terminator")
+    assert f.variables == {"order": "4321"}
