@@ -11,8 +11,8 @@ Rules:
     caller's keys), further lines wait in the buffer; they are read when it ends.
   - Everything that goes to the script is one line per item: values a caller controls
     (caller ID, name, keys) and values the script set are cleaned of CR, LF and every
-    other control character and cut (VALUE_LIMIT; VARIABLE_LIMIT for the script's own), so no caller can forge a line or a
-    variable. A ':' in a value stays: the key is what comes before the first ':'.
+    other control character and cut (VALUE_LIMIT; VARIABLE_LIMIT for the script's
+    own), so no caller can forge a line or a variable. A ':' in a value stays: the key is what comes before the first ':'.
   - Commands are split as Asterisk splits them: spaces between arguments, double quotes
     group, a backslash takes the next character as it is.
   - Result lines: "200 result=N [(data)] [endpos=N]"; "510 Invalid or unknown command"
@@ -31,8 +31,8 @@ Rules:
   - RECORD FILE is not among the commands (the box keeps no recordings of callers
     yet): it is answered 510, as any command the box does not know.
   - EXEC runs the box's own applications: Queue(name) hands the caller to the queue
-    (the session ends: Transfer; a queue the office does not have answers result=-1); Playback(file) plays; Wait(seconds) waits; Hangup
-    hangs up. Any other application answers result=-2, as Asterisk answers an
+    (the session ends: Transfer; a queue the office does not have answers result=-1);
+    Playback(file) plays; Wait(seconds) waits; Hangup hangs up. Any other application answers result=-2, as Asterisk answers an
     application it does not have.
 """
 from __future__ import annotations
@@ -258,7 +258,8 @@ USAGE = {
 _NAMES = sorted(USAGE, key=lambda n: -len(n.split()))
 # (fewest, most) arguments after the command's own words.
 _ARITY = {"ANSWER": (0, 0), "STREAM FILE": (2, 3), "CONTROL STREAM FILE": (2, 7), "GET DATA": (1, 3),
-          "GET OPTION": (2, 3), "SAY NUMBER": (2, 3), "SAY DIGITS": (2, 2), "WAIT FOR DIGIT": (1, 1), "SET VARIABLE": (2, 2), "GET VARIABLE": (1, 1), "GET FULL VARIABLE": (1, 2),
+          "GET OPTION": (2, 3), "SAY NUMBER": (2, 3), "SAY DIGITS": (2, 2), "WAIT FOR DIGIT": (1, 1),
+          "SET VARIABLE": (2, 2), "GET VARIABLE": (1, 1), "GET FULL VARIABLE": (1, 2),
           "CHANNEL STATUS": (0, 1), "EXEC": (1, 99), "HANGUP": (0, 1), "VERBOSE": (1, 2), "NOOP": (0, 99)}
 
 INVALID = b"510 Invalid or unknown command\n"

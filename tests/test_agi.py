@@ -209,7 +209,7 @@ def test_the_caller_hanging_up():
     s.hung_up()
     assert s.outgoing() == b"200 result=-1\nHANGUP\n"
     s.sent(len(s.outgoing()))
-    assert ask(s, "STREAM FILE welcome \"\"") == ([], "511 Command Not Permitted on a dead channel or intercept routine\n")
+    assert ask(s, 'STREAM FILE welcome ""') == ([], agi.DEAD.decode())
     assert s.done() == [] and s.eof() == []
 
 

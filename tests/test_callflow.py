@@ -283,8 +283,10 @@ def test_callback_action_hands_the_caller_to_the_offer(office):
 
 
 def with_script(tmp_path, then: str = 'then = "menu:main"\n'):
-    text = DEMO.read_text(encoding="utf-8").replace('"3" = "menu:hours",', '"3" = "menu:hours", "4" = "menu:lookup",', 1)
-    text += f'\n[menu.lookup]\nagi = "agi://crm.example/lookup?x=1"\nagi_timeout_s = 4\nagi_fallback = "operator"\n{then}'
+    text = DEMO.read_text(encoding="utf-8")
+    text = text.replace('"3" = "menu:hours",', '"3" = "menu:hours", "4" = "menu:lookup",', 1)
+    text += (f'\n[menu.lookup]\nagi = "agi://crm.example/lookup?x=1"\nagi_timeout_s = 4\n'
+             f'agi_fallback = "operator"\n{then}')
     p = tmp_path / "office.toml"
     p.write_text(text, encoding="utf-8")
     f = CallFlow(config.load(str(p)), "0501234567")
