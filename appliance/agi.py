@@ -12,7 +12,8 @@ Rules:
   - Everything that goes to the script is one line per item: values a caller controls
     (caller ID, name, keys) and values the script set are cleaned of CR, LF and every
     other control character and cut (VALUE_LIMIT; VARIABLE_LIMIT for the script's
-    own), so no caller can forge a line or a variable. A ':' in a value stays: the key is what comes before the first ':'.
+    own), so no caller can forge a line or a variable. A ':' in a value stays: the
+    key is what comes before the first ':'.
   - Commands are split as Asterisk splits them: spaces between arguments, double quotes
     group, a backslash takes the next character as it is.
   - Result lines: "200 result=N [(data)] [endpos=N]"; "510 Invalid or unknown command"
@@ -32,8 +33,8 @@ Rules:
     yet): it is answered 510, as any command the box does not know.
   - EXEC runs the box's own applications: Queue(name) hands the caller to the queue
     (the session ends: Transfer; a queue the office does not have answers result=-1);
-    Playback(file) plays; Wait(seconds) waits; Hangup hangs up. Any other application answers result=-2, as Asterisk answers an
-    application it does not have.
+    Playback(file) plays; Wait(seconds) waits; Hangup hangs up. Any other application
+    answers result=-2, as Asterisk answers an application it does not have.
 """
 from __future__ import annotations
 
