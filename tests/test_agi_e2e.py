@@ -184,3 +184,15 @@ def script_saw(box: Box, c):
     # The script ended with the call up: the menus go on (then = menu:main).
     until(box, lambda: call(box).flow.menu.name == "main", 5)
     return header, caller, context
+
+
+def test_the_caller_hanging_up_during_the_script_tells_it_and_ends_the_call(make_box):
+    box = make_box("order")
+    c = to_script(box)
+    until(box, lambda: "order_number" in c.heard, 20)
+    run = c.script
+    box.callers["line1"].hangup()
+    until(box, lambda: call(box) is None, 5)
+    assert box.log.call(c.log_id).outcome == "abandoned"
+    assert c.script is None and not box.supervisor.scripts.runs and run.sock.fileno() == -1
+    assert run.session.dead and run.session.outgoing() == b""       # HANGUP went out
