@@ -29,12 +29,14 @@ Rules:
 from __future__ import annotations
 
 import math
+import os
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, List, Optional, TYPE_CHECKING
 
 from appliance import agi
 from appliance.binding import EngineError
+from appliance.calllog import CallLogError
 from appliance.callflow import RunScript
 from appliance.engine import Play
 from appliance.numbers import say_digits, say_number
@@ -68,7 +70,6 @@ class Run:
     collecting: bool = False
     escape: str = ""
     then_wait_ms: int = 0
-    log: List[str] = field(default_factory=list)
 
 
 class Scripts:
@@ -85,7 +86,7 @@ class Scripts:
         start = sup.now(ev)
         try:
             start = sup.log.call(call.log_id).start
-        except Exception:       # the log's own trouble: the id still names the call
+        except CallLogError:    # the log's own trouble: the id still names the call
             pass
         ch = agi.Channel(target, channel=call.line.channel, language=cmd.language,
                          uniqueid=f"{math.floor(start)}.{call.log_id}", callerid=call.caller,
@@ -364,5 +365,4 @@ class Scripts:
 
 
 def _strerror(code: int) -> str:
-    import os
     return os.strerror(code) if code else "refused"
