@@ -288,6 +288,31 @@ def _demo(args) -> int:
     return 0
 
 
+BAUDS = (115200, 57600, 38400, 19200, 9600, 4800, 2400, 1200)
+
+
+def _console(args) -> int:
+    from pathlib import Path
+    from appliance import login, serialconsole
+
+    def bad(message: str) -> int:
+        print(f"appliance console: {message}", file=sys.stderr)
+        return 2
+
+    if args.baud not in BAUDS:
+        return bad(f"--baud {args.baud}: not a serial speed; one of {', '.join(map(str, BAUDS))}")
+    if args.idle < 0:
+        return bad(f"--idle {args.idle:g}: minutes, 0 for never")
+    control = Path(args.control) if args.control else serialconsole.default_control()
+    passwd = Path(args.password_file) if args.password_file else login.default_path()
+    try:
+        if args.local:
+            return serialconsole.serve_local(control, passwd, args.idle, dumb=args.dumb)
+        return serialconsole.serve_port(args.port, args.baud, control, passwd, args.idle, dumb=args.dumb)
+    except serialconsole.PortError as e:
+        return bad(str(e))
+
+
 def report_by():
     from appliance.report import BY
     return BY
@@ -423,6 +448,25 @@ def main(argv=None) -> int:
                    help="write it to FILE (/etc/dahdi/system.conf if none is named) instead of printing it")
     b.set_defaults(func=_board_system_conf)
     bp.set_defaults(func=lambda args: (bp.print_help(), 2)[1])
+
+    p = sub.add_parser("console", help="the installer's console on a serial port or this terminal",
+                       description="Log in and configure the running box from a serial port (8N1) or this "
+                                   "terminal, through the box's control socket. The first start sets the "
+                                   "console password. Try --baud 9600 if the screen shows garbage.")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--port", metavar="DEV", help="the serial port: /dev/ttyS0, /dev/ttyUSB0 or a pyserial URL")
+    where.add_argument("--local", action="store_true", help="this terminal instead of a serial port")
+    p.add_argument("--baud", type=int, default=115200, help="the port's speed (default 115200; 9600 for old terminals)")
+    p.add_argument("--control", metavar="PATH",
+                   help="the box's control socket (default $RUNTIME_DIRECTORY/control.sock, "
+                        "/run/appliance/control.sock or $XDG_RUNTIME_DIR/appliance/control.sock)")
+    p.add_argument("--idle", type=float, default=15, metavar="MIN",
+                   help="log out after this many minutes without a key (default 15; 0 for never)")
+    p.add_argument("--dumb", action="store_true", help="a terminal without VT100 escape sequences")
+    p.add_argument("--password-file", metavar="FILE",
+                   help="where the console password's hash is kept (default $STATE_DIRECTORY/console.passwd "
+                        "or ~/.local/state/appliance/console.passwd)")
+    p.set_defaults(func=_console)
 
     p = sub.add_parser("demo", help="a live call on the simulated board, events printed as they happen")
     p.add_argument("--fast", action="store_true", help="run the clock free instead of in real time")

@@ -271,6 +271,24 @@ class Terminal:
     def bell(self) -> None:
         self._send(BELL)
 
+    def set_prompt(self, prompt: str) -> None:
+        """A new prompt for the line being edited (the box came back, the mode changed)."""
+        if self.state == EDIT:
+            self._prompt = clean(prompt).replace("\n", " ")
+            self._send("\r" + ERASE_LINE if not self.dumb else self.newline)
+            self._send(self._prompt)
+            self._redraw(prompt_shown=True)
+
+    def discard(self) -> None:
+        """Throw away what was typed and not yet read (typed during a wait at login)."""
+        self._pending.clear()
+        self._esc = ""
+
+    def wants_input(self) -> bool:
+        """Whether there is room for more typed-ahead input: a runner that stops reading
+        when there is none leaves the rest in the port's own buffer instead of losing it."""
+        return len(self._pending) < TYPEAHEAD
+
     # -- input -------------------------------------------------------------------------
 
     def _process(self) -> None:
@@ -586,10 +604,14 @@ class Terminal:
             self._send("".join(self._buf))
             return
         room = self._room()
-        if self._cur < self._offset:
-            self._offset = self._cur
-        while text_width(self._buf[self._offset:self._cur]) > room:
-            self._offset += 1
+        if self._cur < self._offset or not self._fits():
+            # The cursor goes half way across: typing on then scrolls the line once every
+            # half a screen, not at every key (a full line is 80 bytes, 83 ms at 9600 baud).
+            i, w = self._cur, 0
+            while i > 0 and w + char_width(self._buf[i - 1]) <= room // 2:
+                i -= 1
+                w += char_width(self._buf[i])
+            self._offset = i
         shown, w = [], 0
         for c in self._buf[self._offset:]:
             w += char_width(c)
