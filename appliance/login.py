@@ -126,7 +126,7 @@ def delay(failures: int) -> float:
     return float(2 ** (failures - 1))
 
 
-def _stamp(now: float) -> str:
+def stamp(now: float) -> str:
     return dt.datetime.fromtimestamp(now, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -183,18 +183,18 @@ class Login:
             self.state = IN
             self._stored = hash_password(text, self.cost)
             return Step(say="password set", save=self._stored, done=True,
-                        log=f"console password set on {self.source} at {_stamp(now)}")
+                        log=f"console password set on {self.source} at {stamp(now)}")
         if self.state == PASSWORD:
             if self._stored is not None and verify(text, self._stored):
                 self.failures = 0
                 self.state = IN
-                return Step(done=True, log=f"console login on {self.source} at {_stamp(now)}")
+                return Step(done=True, log=f"console login on {self.source} at {stamp(now)}")
             self.failures += 1
             wait = delay(self.failures)
             self._until = now + wait
             self.state = WAITING
             return Step(say=f"wrong password; wait {wait:.0f} s", until=self._until,
-                        log=f"console login failed on {self.source} at {_stamp(now)} "
+                        log=f"console login failed on {self.source} at {stamp(now)} "
                             f"({self.failures} in a row; next try in {wait:.0f} s)")
         return Step(until=self._until if self.state == WAITING else None)
 

@@ -298,7 +298,7 @@ class Console:
         self._retry = None
         if why:
             self.term.write(why)
-        self.log(f"console logout on {self.source} at {logins._stamp(time.time())}")
+        self.log(f"console logout on {self.source} at {logins.stamp(now)}")
         self.login.logout()
         if self.once:
             self.finished = True
@@ -374,11 +374,19 @@ def _log_to(stream, newline: str = "\n") -> Callable[[str], None]:
     return log
 
 
+def _syslog(line: str) -> None:
+    import syslog
+    syslog.openlog("appliance-console", 0, syslog.LOG_AUTH)
+    syslog.syslog(syslog.LOG_NOTICE, line)
+
+
 def _serve(console: Console, read_fd: int, read: Callable[[], bytes], write: Callable[[bytes], None],
            resized: Optional[Callable[[], None]] = None) -> None:
     """The loop: the port (while the terminal has room), the box's socket, and the clock."""
+    # The wall clock: the journal's lines carry the time of day, and a login wait or an
+    # idle minute measured across a clock step is at worst a little long or short.
     sel = selectors.DefaultSelector()
-    console.start(time.monotonic())
+    console.start(time.time())
     write(console.output())
     watched_box = -1
     try:
@@ -396,7 +404,7 @@ def _serve(console: Console, read_fd: int, read: Callable[[], bytes], write: Cal
             elif not wants and read_fd in sel.get_map():
                 sel.unregister(read_fd)
             for key, _ in sel.select(timeout=0.2):
-                now = time.monotonic()
+                now = time.time()
                 if key.data == "port":
                     data = read()
                     if not data:
@@ -407,7 +415,7 @@ def _serve(console: Console, read_fd: int, read: Callable[[], bytes], write: Cal
                     console.from_box(now)
             if resized:
                 resized()
-            console.tick(time.monotonic())
+            console.tick(time.time())
             out = console.output()
             if out:
                 write(out)
@@ -455,8 +463,12 @@ def serve_local(control: Path, passwd: Path, idle_minutes: float, dumb: bool = F
         return 0
     dumb = dumb or os.environ.get("TERM", "dumb") == "dumb"
     term = Terminal(dumb=dumb, idle=idle)
-    console = Console(term, os.path.basename(os.ttyname(fd)), control, passwd, _log_to(sys.stderr, "\r\n"),
-                      once=True)
+    name = os.ttyname(fd)
+    name = name[len("/dev/"):] if name.startswith("/dev/") else name
+    # The person's own screen is no place for the journal's lines: they go to syslog
+    # (the journal), unless standard error is somewhere else.
+    log = _log_to(sys.stderr) if not os.isatty(sys.stderr.fileno()) else _syslog
+    console = Console(term, name, control, passwd, log, once=True)
     changed = []
     previous = signal.signal(signal.SIGWINCH, lambda *_: changed.append(1))
 

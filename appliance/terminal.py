@@ -123,8 +123,17 @@ def rows(text: str, width: int) -> List[str]:
         for c in line:
             cw = char_width(c)
             if w + cw > width:
-                out.append("".join(row))
-                row, w = [], 0
+                # Cut at the last space of the row's second half, if it has one.
+                cut = next((i for i in range(len(row) - 1, len(row) // 2, -1) if row[i] == " "), None)
+                if cut is None or c == " ":
+                    out.append("".join(row))
+                    row = []
+                else:
+                    out.append("".join(row[:cut]))
+                    row = row[cut + 1:]
+                w = text_width(row)
+                if c == " " and not row:
+                    continue
             row.append(c)
             w += cw
         out.append("".join(row))
@@ -455,6 +464,11 @@ class Terminal:
 
     def _enter(self) -> None:
         text = "".join(self._buf)
+        if self.echo and not self.dumb and not self._secret and (
+                self._offset or text_width(text) > self._room()):
+            # A line that scrolled sideways is written out whole, wrapping as it will,
+            # so what was run stays readable above.
+            self._send("\r" + self._prompt + text + ERASE_LINE)
         if self.echo:
             self._send(self.newline)
         if self.dumb and not self._secret and text.endswith("?") and not in_quotes(text[:-1]):

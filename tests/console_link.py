@@ -90,3 +90,48 @@ def stop(proc: subprocess.Popen) -> str:
         proc.kill()
         _, err = proc.communicate()
     return err
+
+
+DEMO_OFFICE = Path(__file__).resolve().parent.parent / "appliance" / "demo-office.toml"
+
+
+def start_box(place: Path, *extra: str) -> subprocess.Popen:
+    """`appliance run` on the simulated board with its control socket at place/control.sock,
+    the demo office copied to place/office.toml; its standard input takes console lines
+    (test calls), its standard output is place/box.out."""
+    (place / "office.toml").write_text(DEMO_OFFICE.read_text())
+    out = open(place / "box.out", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "appliance.cli", "run", "--config", str(place / "office.toml"),
+                             "--log", str(place / "calls.db"), "--control", str(place / "control.sock"), *extra],
+                            stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT, text=True)
+    out.close()
+    end = time.monotonic() + 60
+    while not (place / "control.sock").exists():
+        if proc.poll() is not None or time.monotonic() > end:
+            raise AssertionError(f"the box did not start: {(place / 'box.out').read_text()}")
+        time.sleep(0.05)
+    return proc
+
+
+def box_says(place: Path, pattern: str, timeout: float = 30.0) -> str:
+    """Wait until the box's own output has a line matching pattern."""
+    rx = re.compile(pattern)
+    end = time.monotonic() + timeout
+    while True:
+        text = (place / "box.out").read_text(errors="replace")
+        m = rx.search(text)
+        if m:
+            return m.group(0)
+        if time.monotonic() > end:
+            raise AssertionError(f"the box never said {pattern!r}; it said: {text[-1500:]}")
+        time.sleep(0.1)
+
+
+def stop_box(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -364,3 +364,17 @@ def test_the_screen_always_shows_the_line_and_cursor_being_edited(keys, width):
         assert buf[off:].startswith(shown[3:].rstrip(" "))
         assert s.col == 3 + terminal.text_width(buf[off:cur])
         assert s.col <= width - 1
+
+
+def test_long_text_is_cut_at_spaces_where_it_can_be():
+    assert terminal.rows("the installer's console; type ? for help", 20) == ["the installer's", "console; type ? for", "help"]
+    assert terminal.rows("x" * 45, 20) == ["x" * 20, "x" * 20, "x" * 5]
+
+
+def test_a_line_that_scrolled_sideways_is_written_whole_when_entered():
+    t = Terminal(width=30)
+    t.read_line("> ")
+    t.receive(("word " * 12).encode(), 0)
+    t.output()
+    t.receive(b"\r", 0)
+    assert t.output() == ("\r> " + "word " * 12 + "\x1b[K\r\n").encode()
