@@ -608,11 +608,11 @@ class Terminal:
         return text_width(self._buf[self._offset:self._cur]) <= self._room()
 
     def _redraw(self, full: bool = False, prompt_shown: bool = False) -> None:
-        if self._secret or not self.echo:
+        if self._secret or (not self.echo and not prompt_shown):
             if full:
                 self._send(self._prompt)
             return
-        if self.dumb:
+        if self.dumb or not self.echo:
             if not prompt_shown:
                 self._send(self._prompt)
             self._send("".join(self._buf))

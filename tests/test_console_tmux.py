@@ -2,7 +2,6 @@
 against the box running on the simulated board, driven key by key from the first start
 to a committed change of the greeting, which the next caller then hears. The README's
 console session is this test's screen."""
-import importlib.util
 import re
 import shutil
 import subprocess
@@ -15,8 +14,6 @@ import pytest
 
 from console_link import box_says, start_box, stop_box
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("appliance.shell") is None,
-                                reason="needs the box's control server (appliance run --control)")
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 GREETING = "Hello, and welcome to Demo Trading."

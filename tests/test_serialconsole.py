@@ -1,6 +1,5 @@
 """The console as a process on a serial port: a real pseudo-terminal pair, pyserial on the
 console's end, a person typing on the other, and the control socket to the box."""
-import importlib.util
 import os
 import random
 import shutil
@@ -15,7 +14,6 @@ import pytest
 
 from appliance import login
 from console_link import Person, box_says, console, start_box, stop, stop_box
-from control_double import ControlDouble
 
 PASSWORD = "long-enough-1"
 
@@ -43,36 +41,38 @@ def first_login(person):
     person.expect("password set")
 
 
+@pytest.fixture
+def box(place):
+    proc = start_box(place)
+    yield proc
+    stop_box(proc)
+
+
 @pytest.mark.parametrize("baud, speed", [(9600, termios.B9600), (115200, termios.B115200)])
-def test_first_start_sets_the_password_then_the_shell_answers(place, person, baud, speed):
-    box = ControlDouble(place / "control.sock")
+def test_first_start_sets_the_password_then_the_shell_answers(place, person, box, baud, speed):
     proc = console(person, place / "control.sock", place / "console.passwd", "--baud", str(baud))
     try:
         first_login(person)
-        person.expect("Demo Trading Ltd: the box's shell")
-        person.expect("office> ")
+        person.expect("the installer's console")
+        person.expect("demo-trading-ltd> ")
         assert person.speed() == speed
         person.type("show status\r")
-        person.expect("4 lines up, 0 calls")
+        person.expect(r"lines +4 exchange lines")
         person.type("configure\r")
-        person.expect(r"office\(config\)# ")
+        person.expect(r"demo-trading-ltd\(config\)# ")
         person.type("exit\r")
-        person.expect("office> ")
+        person.expect("demo-trading-ltd> ")
         person.type("exit\r")
         person.expect("Password: ")
     finally:
         journal = stop(proc)
-        box.close()
     assert login.verify(PASSWORD, login.load(place / "console.passwd"))
     assert "console password set on " in journal and "console logout on" in journal
     assert PASSWORD not in journal and PASSWORD not in person.seen.decode("utf-8", "replace")
-    assert [r["op"] for r in box.requests][:2] == ["open", "run"]
-    assert box.requests[0]["source"] == os.path.basename(person.path)
 
 
-def test_wrong_password_waits_and_is_logged_with_the_port(place, person):
+def test_wrong_password_waits_and_is_logged_with_the_port(place, person, box):
     login.save(place / "console.passwd", login.hash_password(PASSWORD))
-    box = ControlDouble(place / "control.sock")
     proc = console(person, place / "control.sock", place / "console.passwd")
     try:
         person.expect("Password: ")
@@ -84,45 +84,40 @@ def test_wrong_password_waits_and_is_logged_with_the_port(place, person):
         person.expect("wait 2 s")
         person.expect("Password: ", timeout=6)
         person.type(PASSWORD + "\r")
-        person.expect("office> ")
+        person.expect("demo-trading-ltd> ")
     finally:
         journal = stop(proc)
-        box.close()
     fails = [ln for ln in journal.splitlines() if "login failed" in ln]
     assert len(fails) == 2, journal
     assert f"on {os.path.basename(person.path)} at " in fails[0] and "1 in a row" in fails[0]
     assert "guess" not in journal and "typed-during" not in journal
 
 
-def test_long_output_is_paged_and_help_and_completion_go_to_the_box(place, person):
-    box = ControlDouble(place / "control.sock")
+def test_long_output_is_paged_and_help_and_completion_come_from_the_box(place, person, box):
     proc = console(person, place / "control.sock", place / "console.passwd")
     try:
         first_login(person)
-        person.expect("office> ")
-        person.type("show long\r")
-        person.expect("row 22")
-        person.expect("--More--")
-        assert "row 23" not in person.seen.decode()
+        person.expect("demo-trading-ltd> ")
+        person.type("show running-config\r")
+        shown = person.expect("--More--")
+        assert shown.split("show running-config\r\n")[1].count("\r\n") == 23   # 24 rows: 23 and --More--
         person.type(" ")
-        person.expect("row 45")
+        person.expect("--More--")
+        person.type("\r")
         person.expect("--More--")
         person.type("q")
-        person.expect("office> ")
+        person.expect("demo-trading-ltd> ")
         person.type("sh?")
-        person.expect("show       what the box is doing")
-        person.expect("office> sh")
+        person.expect("show +what the box is doing")
+        person.expect("demo-trading-ltd> sh")
         person.type("\t")
         person.expect("ow ")
-        person.type("status\r")
-        person.expect("4 lines up")
-        person.type("co\t")
-        person.expect("commit +configure")
+        person.type("c\t")
+        person.expect("calls +channels +clock +commits")
+        person.type("\x15show status\r")
+        person.expect(r"lines +4 exchange lines")
     finally:
         stop(proc)
-        box.close()
-    ops = [(r["op"], r.get("line")) for r in box.requests]
-    assert ("help", "sh") in ops and ("complete", "sh") in ops and ("run", "show status") in ops
 
 
 def test_the_box_not_running_keeps_the_session_and_it_comes_back(place, person):
@@ -134,35 +129,32 @@ def test_the_box_not_running_keeps_the_session_and_it_comes_back(place, person):
         person.expect(r"\(no box\)> ")
         person.type("show status\r")
         person.expect("trying again every 5 s")
-        box = ControlDouble(place / "control.sock")
-        person.expect("the box is running again", timeout=10)
-        person.expect("office> ")
+        box = start_box(place)
+        person.expect("the box is running again", timeout=15)
+        person.expect("demo-trading-ltd> ")
         person.type("show status\r")
-        person.expect("4 lines up")
-        box.notify("alarm: line2 out of service")
-        person.expect("alarm: line2 out of service")
-        box.close()
-        person.expect("the box closed the connection; trying again", timeout=10)
-        box = ControlDouble(place / "control.sock")
-        person.expect("the box is running again", timeout=10)
+        person.expect(r"lines +4 exchange lines")
+        stop_box(box)
+        person.expect("the box closed the connection; trying again", timeout=15)
+        box = start_box(place)
+        person.expect("the box is running again", timeout=15)
+        person.type("show status\r")
+        person.expect(r"lines +4 exchange lines")
     finally:
         stop(proc)
         if box:
-            box.close()
+            stop_box(box)
 
 
-def test_idle_logs_out(place, person):
-    box = ControlDouble(place / "control.sock")
+def test_idle_logs_out(place, person, box):
     proc = console(person, place / "control.sock", place / "console.passwd", "--idle", "0.02")
     try:
         first_login(person)
-        person.expect("office> ")
+        person.expect("demo-trading-ltd> ")
         person.expect(r"idle for 0.02 min: logged out", timeout=10)
         person.expect("Password: ")
     finally:
         journal = stop(proc)
-        box.close()
-    assert box.requests[-1] == {"op": "close"}
     assert "console logout on" in journal
 
 
@@ -189,40 +181,16 @@ def hostile_lines(n, seed=7):
         yield line.replace(b"\x04", b"") + rnd.choice([b"\r", b"\n", b"\r\n"])
 
 
-def test_ten_thousand_hostile_lines_leave_the_console_answering(place, person):
-    box = ControlDouble(place / "control.sock")
-    proc = console(person, place / "control.sock", place / "console.passwd")
-    try:
-        first_login(person)
-        person.expect("office> ")
-        sent = 0
-        for line in hostile_lines(10_000):
-            person.type(line)
-            sent += len(line)
-        person.type(b"\x03\x15show status\r")
-        person.expect("4 lines up, 0 calls", timeout=120)
-        assert proc.poll() is None
-    finally:
-        journal = stop(proc)
-        box.close()
-    assert "Traceback" not in journal
-    assert sent > 1_000_000
-    assert len(box.requests) > 100
-
-
-def test_a_local_console_without_a_terminal_reads_lines(place):
-    box = ControlDouble(place / "control.sock")
+def test_a_local_console_without_a_terminal_reads_lines(place, box):
     login.save(place / "console.passwd", login.hash_password(PASSWORD))
-    try:
-        out = subprocess.run([sys.executable, "-m", "appliance.cli", "console", "--local",
-                              "--control", str(place / "control.sock"), "--password-file", str(place / "console.passwd")],
-                             input=f"{PASSWORD}\nshow status\nshow ?\nexit\n", capture_output=True, text=True,
-                             timeout=30)
-    finally:
-        box.close()
+    out = subprocess.run([sys.executable, "-m", "appliance.cli", "console", "--local",
+                          "--control", str(place / "control.sock"), "--password-file", str(place / "console.passwd")],
+                         input=f"{PASSWORD}\nshow status\nshow ?\nstatus\n", capture_output=True, text=True,
+                         timeout=30)
     assert out.returncode == 0, out.stderr
     assert "\x1b" not in out.stdout and "\r" not in out.stdout
-    assert "4 lines up, 0 calls" in out.stdout and "configure  change it" in out.stdout
+    assert "the box at a glance" in out.stdout and "demo-trading-ltd> show office " in out.stdout
+    assert out.stdout.count("4 exchange lines") == 2      # the line kept after `?` ran with the next one
     assert "console login on " in out.stderr
 
 
@@ -247,13 +215,6 @@ def test_default_control_socket_follows_the_runtime_directory(monkeypatch):
         assert str(serialconsole.default_control()) == "/run/user/1000/appliance/control.sock"
 
 
-# The box's own control server and shell; until they are part of the box, the tests above
-# stand in for them with tests/control_double.py.
-real_box = pytest.mark.skipif(importlib.util.find_spec("appliance.shell") is None,
-                              reason="needs the box's control server (appliance run --control)")
-
-
-@real_box
 def test_ten_thousand_hostile_lines_while_the_box_serves_calls(place, person):
     box = start_box(place, "--fast")
     proc = console(person, place / "control.sock", place / "console.passwd")
