@@ -22,11 +22,11 @@ SHOWN_AS = "/srv/office"      # the test's temporary directory, as the README sh
 
 
 class Window:
-    """A tmux server of the test's own with one 80x24 window."""
+    """A tmux server of the test's own (its socket in the test's directory) with one
+    80x24 window."""
 
-    def __init__(self, command, name):
-        self.name = name
-        self.tmux = ["tmux", "-L", name, "-f", "/dev/null"]
+    def __init__(self, command, socket):
+        self.tmux = ["tmux", "-S", str(socket), "-f", "/dev/null"]
         subprocess.run(self.tmux + ["new-session", "-d", "-s", "w", "-x", "80", "-y", "24", command], check=True)
 
     def type(self, text):
@@ -81,7 +81,7 @@ def session_of(place, box):
     """The console's whole screen, typed as a new installer would; what the next caller hears."""
     console = (f"{sys.executable} -m appliance.cli console --local --control {place}/control.sock "
                f"--password-file {place}/console.passwd; sleep 60")
-    w = Window(f"cd {place} && {console}", f"console-{place.name}")
+    w = Window(f"cd {place} && {console}", place / "tmux.sock")
     try:
         w.wait("New password:$")
         w.type(PASSWORD)
