@@ -681,19 +681,6 @@ class ControlServer:
         s.close()
 
 
-def default_control() -> Optional[str]:
-    """The control socket's path: systemd's RuntimeDirectory=, else /run/appliance when
-    it can be written, else $XDG_RUNTIME_DIR/appliance; None when there is none."""
-    given = os.environ.get("RUNTIME_DIRECTORY")
-    if given:
-        return str(Path(given.split(":")[0]) / "control.sock")
-    run_dir = Path("/run/appliance")
-    if run_dir.is_dir() and os.access(run_dir, os.W_OK) or (not run_dir.exists() and os.access("/run", os.W_OK)):
-        return str(run_dir / "control.sock")
-    xdg = os.environ.get("XDG_RUNTIME_DIR")
-    return str(Path(xdg) / "appliance" / "control.sock") if xdg else None
-
-
 def _on_sighup():
     """SIGHUP asks for a reload, as it does of any daemon: the flag it sets, and the
     handler it replaces. Only the main thread can take signals; elsewhere (None, None)."""
@@ -730,7 +717,7 @@ def run(config_path: Optional[str], log_path: Optional[str], seconds: Optional[f
         raise BoxError(str(e)) from None
     box = Box(office, Path(log_path) if log_path else default_log(), out=out)
     try:
-        where = control_path or default_control()
+        where = control_path or control.default_path()
         if where:
             try:
                 box.server = ControlServer(box, where)

@@ -293,7 +293,7 @@ BAUDS = (115200, 57600, 38400, 19200, 9600, 4800, 2400, 1200)
 
 def _console(args) -> int:
     from pathlib import Path
-    from appliance import login, serialconsole
+    from appliance import control as control_, login, serialconsole
 
     def bad(message: str) -> int:
         print(f"appliance console: {message}", file=sys.stderr)
@@ -303,7 +303,11 @@ def _console(args) -> int:
         return bad(f"--baud {args.baud}: not a serial speed; one of {', '.join(map(str, BAUDS))}")
     if args.idle < 0:
         return bad(f"--idle {args.idle:g}: minutes, 0 for never")
-    control = Path(args.control) if args.control else serialconsole.default_control()
+    where = args.control or control_.default_path()
+    if where is None:
+        return bad("no place for the box's control socket here (no /run/appliance, no XDG_RUNTIME_DIR): "
+                   "give --control PATH as the box was given it")
+    control = Path(where)
     passwd = Path(args.password_file) if args.password_file else login.default_path()
     try:
         if args.local:

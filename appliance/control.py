@@ -20,6 +20,8 @@ Rules:
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 from appliance import __version__
@@ -189,3 +191,17 @@ class Connection:
                 self.shell.close(0.0)
             return
         self.out += data
+
+
+def default_path() -> Optional[str]:
+    """The control socket's path, for the box and its consoles alike: systemd's
+    RuntimeDirectory=, else /run/appliance when it can be written, else
+    $XDG_RUNTIME_DIR/appliance; None when there is none (then --control names it)."""
+    given = os.environ.get("RUNTIME_DIRECTORY")
+    if given:
+        return str(Path(given.split(":")[0]) / "control.sock")
+    run_dir = Path("/run/appliance")
+    if run_dir.is_dir() and os.access(run_dir, os.W_OK) or (not run_dir.exists() and os.access("/run", os.W_OK)):
+        return str(run_dir / "control.sock")
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    return str(Path(xdg) / "appliance" / "control.sock") if xdg else None

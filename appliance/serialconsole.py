@@ -53,19 +53,6 @@ class PortError(Exception):
     pass
 
 
-def default_control() -> Path:
-    """Where the box listens: systemd's RuntimeDirectory=, else /run/appliance when it
-    may be written, else the user's runtime directory."""
-    given = os.environ.get("RUNTIME_DIRECTORY")
-    if given:
-        return Path(given.split(":")[0]) / "control.sock"
-    run = Path("/run/appliance")
-    if run.is_dir() and os.access(run, os.W_OK):
-        return run / "control.sock"
-    base = os.environ.get("XDG_RUNTIME_DIR") or f"/tmp/appliance-{os.getuid()}"
-    return Path(base) / "appliance" / "control.sock"
-
-
 class ControlClient:
     """The console's end of the control socket: JSON objects, one a line each way."""
 
