@@ -29,8 +29,20 @@ Rules:
     one, else the recorded pack's prompt of that name in the call's language (then in
     English); one that is nowhere is answered "200 result=-1 endpos=0", as Asterisk
     answers a missing file. (The supervisor looks them up; see Play.)
-  - RECORD FILE is not among the commands (the box keeps no recordings of callers
-    yet): it is answered 510, as any command the box does not know.
+  - RECORD FILE records what the caller says (the line's received audio) into a mono
+    16-bit 8 kHz WAV file, as Asterisk's wav format is: format "wav" only; any other
+    (gsm, ulaw, ...) is answered "200 result=-1 (writefile)", as a file Asterisk cannot
+    write, for the box writes WAV alone. The file name is relative to the box's
+    recordings directory (an absolute name must lie inside it); a name with "..", an
+    empty or hidden part, or characters other than letters, digits and ._-+@= is
+    answered "200 result=-1 (writefile)": a script writes nowhere else on the box. The
+    recording ends at a key among the escape digits ("200 result=<key> (dtmf)
+    endpos=<samples>", the key's own sound cut off), at the timeout (-1 or 0: the
+    box's longest, see agirun) or after s=<seconds> of silence ("200 result=0
+    (timeout) endpos=<samples>"), or when the caller hangs up ("200 result=-1 (hangup)
+    endpos=<samples>"). A word that is not a number and has no '=' (BEEP) plays the
+    beep first; a sample offset is taken and ignored: a recording always starts a new
+    file.
   - EXEC runs the box's own applications: Queue(name) hands the caller to the queue
     (the session ends: Transfer; a queue the office does not have answers result=-1);
     Playback(file) plays; Wait(seconds) waits; Hangup hangs up. Any other application
@@ -233,7 +245,19 @@ class Failed:
     why: str
 
 
-Action = Union[Play, Say, GetDigits, WaitDigit, Pause, Assigned, Transfer, HangUpCall, Ended, Failed]
+@dataclass(frozen=True)
+class Record:
+    """RECORD FILE: the caller's audio into name (relative to the recordings directory,
+    ".wav" on the end) until a key among escape, timeout_ms (0: none asked) or
+    silence_s of silence (0: not this way); beep: the beep plays first."""
+    name: str
+    escape: str = ""
+    timeout_ms: int = 0
+    beep: bool = False
+    silence_s: int = 0
+
+
+Action = Union[Play, Say, GetDigits, WaitDigit, Pause, Record, Assigned, Transfer, HangUpCall, Ended, Failed]
 
 # The usage Asterisk shows for each command; a wrong argument count answers it.
 USAGE = {
@@ -246,6 +270,8 @@ USAGE = {
     "SAY NUMBER": "SAY NUMBER <number> <escape digits> [gender]",
     "SAY DIGITS": "SAY DIGITS <number> <escape digits>",
     "WAIT FOR DIGIT": "WAIT FOR DIGIT <timeout>",
+    "RECORD FILE": "RECORD FILE <filename> <format> <escape digits> <timeout> [offset samples] [BEEP] "
+                   "[s=silence]",
     "SET VARIABLE": "SET VARIABLE <variablename> <value>",
     "GET VARIABLE": "GET VARIABLE <variablename>",
     "GET FULL VARIABLE": "GET FULL VARIABLE <variablename> [<channel name>]",
@@ -260,10 +286,14 @@ _NAMES = sorted(USAGE, key=lambda n: -len(n.split()))
 # (fewest, most) arguments after the command's own words.
 _ARITY = {"ANSWER": (0, 0), "STREAM FILE": (2, 3), "CONTROL STREAM FILE": (2, 7), "GET DATA": (1, 3),
           "GET OPTION": (2, 3), "SAY NUMBER": (2, 3), "SAY DIGITS": (2, 2), "WAIT FOR DIGIT": (1, 1),
-          "SET VARIABLE": (2, 2), "GET VARIABLE": (1, 1), "GET FULL VARIABLE": (1, 2),
+          "RECORD FILE": (4, 7), "SET VARIABLE": (2, 2), "GET VARIABLE": (1, 1), "GET FULL VARIABLE": (1, 2),
           "CHANNEL STATUS": (0, 1), "EXEC": (1, 99), "HANGUP": (0, 1), "VERBOSE": (1, 2), "NOOP": (0, 99)}
 
 INVALID = b"510 Invalid or unknown command\n"
+UNWRITABLE = b"200 result=-1 (writefile)\n"
+RECORDING_FORMAT = "wav"
+NAME_LIMIT = 200            # characters of a recording's file name
+_NAME_PART = re.compile(r"[A-Za-z0-9_+@=-][A-Za-z0-9._+@=-]*")
 DEAD = b"511 Command Not Permitted on a dead channel or intercept routine\n"
 CHANNEL_UP = 6
 
@@ -283,6 +313,18 @@ def _ms(text: str, default: int) -> int:
     return max(100, min(v, MAX_WAIT_MS))
 
 
+def recording_name(name: str, directory: str = "") -> Optional[str]:
+    """Where RECORD FILE's name writes, relative to the recordings directory, with
+    ".wav" on the end; None for a name that would write anywhere else (module rules)."""
+    base = directory.rstrip("/")
+    if base and name.startswith(base + "/"):
+        name = name[len(base) + 1:]
+    parts = name.split("/")
+    if len(name) > NAME_LIMIT or not all(_NAME_PART.fullmatch(p) for p in parts):
+        return None         # absolute (an empty first part), "..", ".hidden", "a//b", odd characters
+    return name + "." + RECORDING_FORMAT
+
+
 def _escape(text: str) -> str:
     return "".join(ch for ch in text if ch in KEYS)
 
@@ -297,6 +339,7 @@ class Session:
     variables: Dict[str, str] = field(default_factory=dict)
     builtins: Dict[str, str] = field(default_factory=dict)
     queues: FrozenSet[str] = frozenset()        # what EXEC Queue may name
+    recordings: str = ""                        # the directory RECORD FILE writes in
 
     def __post_init__(self):
         self._in = bytearray()
@@ -332,14 +375,15 @@ class Session:
         self.over = True
         return [] if self.dead else [Ended()]
 
-    def hung_up(self) -> None:
+    def hung_up(self, endpos: int = 0) -> None:
         """The caller has gone: the script is told, and every command from now on is
-        answered 511."""
+        answered 511. endpos: how many samples a recording running then holds."""
         if self.dead:
             return
         self.dead = True
         if self.pending is not None:
-            self._reply(b"200 result=-1\n")
+            recording = isinstance(self.pending[1], Record)
+            self._reply(f"200 result=-1 (hangup) endpos={endpos}\n".encode() if recording else b"200 result=-1\n")
             self.pending = None
         self._out += b"HANGUP\n"
         if not self.over:
@@ -354,10 +398,12 @@ class Session:
 
     # -- the supervisor says how a step ended --------------------------------------------
 
-    def done(self, digits: str = "", timed_out: bool = False, endpos: int = 0, missing: bool = False) -> List[Action]:
+    def done(self, digits: str = "", timed_out: bool = False, endpos: int = 0, missing: bool = False,
+             unwritable: bool = False) -> List[Action]:
         """The step running on the line ended: the key(s) the caller pressed (a key in
-        the escape set for a play), whether the wait timed out, how many samples were
-        played, whether a file was missing."""
+        the escape set for a play or a recording), whether the wait timed out, how many
+        samples were played or recorded, whether a file was missing, whether the
+        recording's file could not be written."""
         if self.pending is None:
             return []
         name, step = self.pending
@@ -375,6 +421,13 @@ class Session:
             line = f"200 result={digits} (timeout)" if timed_out else f"200 result={digits}"
         elif isinstance(step, WaitDigit):
             line = f"200 result={key}"
+        elif isinstance(step, Record):
+            if unwritable:
+                line = UNWRITABLE.decode().strip()
+            elif digits:
+                line = f"200 result={key} (dtmf) endpos={endpos}"
+            else:
+                line = f"200 result=0 (timeout) endpos={endpos}"
         else:       # Pause
             line = "200 result=0"
         self._reply((line + "\n").encode())
@@ -475,6 +528,8 @@ class Session:
             return [HangUpCall()]
         if name == "EXEC":
             return self._exec(a[0], " ".join(a[1:]))
+        if name == "RECORD FILE":
+            return self._record(a)
         step = self._step(name, a)
         self.pending = (name, step)
         return [step]
@@ -509,6 +564,23 @@ class Session:
             return Say("digits", a[0], _escape(a[1]))
         # WAIT FOR DIGIT
         return WaitDigit(_ms(a[0], MAX_WAIT_MS))
+
+    def _record(self, a: List[str]) -> List[Action]:
+        if not re.fullmatch(r"-?\d{1,9}", a[3]):
+            raise _Usage()
+        beep, silence = False, 0
+        for opt in a[4:]:
+            if opt.startswith("s="):
+                silence = int(opt[2:]) if re.fullmatch(r"\d{1,6}", opt[2:]) else 0
+            elif not re.fullmatch(r"-?\d+", opt) and "=" not in opt:
+                beep = True
+        name = recording_name(a[0], self.recordings)
+        if name is None or a[1].lower() != RECORDING_FORMAT:
+            self._reply(UNWRITABLE)
+            return []
+        step = Record(name, _escape(a[2]), max(0, int(a[3])), beep, silence)
+        self.pending = ("RECORD FILE", step)
+        return [step]
 
     def _exec(self, app: str, options: str) -> List[Action]:
         opts = options.replace("|", ",").split(",")

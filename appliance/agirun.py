@@ -21,6 +21,17 @@ Rules:
     else the recorded pack's in the call's language, else in English; missing, the
     script is told so and no sound plays.
   - A variable the script sets is a call-log event: kind agi-var, detail NAME=value.
+  - RECORD FILE: the beep (the pack's "beep" in the call's language; none if the pack
+    has none) plays first if asked (a key among the escape digits then ends it with
+    nothing recorded), then what the line receives goes into the file (recording.Take)
+    under the office's recordings directory ([recordings] dir; else "recordings"
+    beside the call log), subfolders made as needed. It ends at a key among the
+    escape digits (cut where the key's sound began), at the script's timeout or
+    [recordings] max_s, whichever is shorter, after the script's s= seconds of silence
+    (cut to the first SILENCE_KEPT_MS of it), or at the caller's hangup. A file that
+    cannot be opened is "(writefile)" to the script. Each recording made is a
+    call-log event: kind recorded, detail "<file name relative to the directory>
+    <seconds> s".
   - The caller hanging up: the script is sent HANGUP (as far as the socket takes it
     at once) and the connection is closed.
   - Host names are looked up when the call reaches the script; an address (or a
@@ -34,11 +45,11 @@ import socket
 from dataclasses import dataclass
 from typing import Dict, List, Optional, TYPE_CHECKING
 
-from appliance import agi
+from appliance import agi, recording
 from appliance.binding import EngineError
 from appliance.calllog import CallLogError
 from appliance.callflow import RunScript
-from appliance.engine import Play
+from appliance.engine import SAMPLE_RATE, Play
 from appliance.numbers import say_digits, say_number
 from appliance.prompts import PromptLoadError
 
@@ -49,6 +60,7 @@ HOLD_AFTER_S = 1.0
 READ_SIZE = 16384
 RINGBACK = Play.of_tone("ringback")
 SAMPLES_PER_MS = 8
+SILENCE_KEPT_MS = 500
 
 
 @dataclass
@@ -70,6 +82,9 @@ class Run:
     collecting: bool = False
     escape: str = ""
     then_wait_ms: int = 0
+    take: Optional[recording.Take] = None     # RECORD FILE: the file being written
+    take_name: str = ""
+    take_limit: int = 0             # samples: the recording's longest
 
 
 class Scripts:
@@ -94,7 +109,7 @@ class Scripts:
         builtins = {"CALLERID(num)": agi.clean(call.caller), "CALLERID(name)": agi.clean(call.name),
                     "CHANNEL": f"DAHDI/{call.line.channel}-1", "LANGUAGE": cmd.language,
                     "UNIQUEID": ch.uniqueid}
-        session = agi.Session(ch, flow.variables, builtins, frozenset(sup.office.queues))
+        session = agi.Session(ch, flow.variables, builtins, frozenset(sup.office.queues), self.recordings())
         sup.log.event(call.log_id, sup.now(ev), "agi", f"to {agi.clean(cmd.url, agi.LINE_LIMIT)}")
         try:
             sock = socket.socket(socket.AF_INET6 if ":" in target.host else socket.AF_INET, socket.SOCK_STREAM)
@@ -132,7 +147,15 @@ class Scripts:
                 return
             if isinstance(run.step, agi.GetDigits):
                 return      # the collection ends the step
+            if isinstance(run.step, agi.Record):
+                if run.key:
+                    self._recorded(run, ev, digits=run.key, keep=0)
+                else:
+                    self._listen(run, ev)
+                return
             self._done(run, ev, digits=run.key, endpos=self._endpos(run, ev))
+        elif k == "digit" and run.take is not None and not run.playing and ev.digit in run.escape:
+            self._recorded(run, ev, digits=ev.digit, keep=ev.sample - run.take.start)
         elif k == "digit" and run.playing and run.escape and ev.digit in run.escape and not run.key:
             run.key = ev.digit
             self._try(run, lambda: e.stop(port), ev)
@@ -150,12 +173,30 @@ class Scripts:
             else:
                 self._done(run, ev, digits=text, timed_out=ev.reason == "timeout")
 
+    def recordings(self) -> str:
+        """The directory RECORD FILE writes in."""
+        return self.sup.office.recordings.dir or os.path.join(os.path.dirname(self.sup.log.path), "recordings")
+
+    def taps(self, taps) -> None:
+        """A batch's tapped frames: the recordings running take what is theirs."""
+        for run in list(self.runs.values()):
+            take = run.take
+            if take is None or run.playing:
+                continue
+            take.feed(taps)
+            step = run.step
+            if take.samples >= run.take_limit:
+                self._recorded(run, None, timed_out=True, keep=run.take_limit)
+            elif step.silence_s and take.quiet >= step.silence_s * SAMPLE_RATE:
+                self._recorded(run, None, timed_out=True,
+                               keep=take.samples - take.quiet + SILENCE_KEPT_MS * SAMPLES_PER_MS)
+
     def hung_up(self, call: "Call") -> None:
         run = self.runs.pop(call.port, None)
         call.script = None
         if run is None:
             return
-        run.session.hung_up()
+        run.session.hung_up(self._stop_take(run, None))
         self._flush(run)
         run.sock.close()
 
@@ -164,6 +205,7 @@ class Scripts:
         run = self.runs.pop(call.port, None)
         call.script = None
         if run is not None:
+            self._stop_take(run, None)
             run.sock.close()
 
     def poll(self) -> None:
@@ -253,6 +295,9 @@ class Scripts:
         run.step, run.key, run.escape, run.then_wait_ms = a, "", "", 0
         run.started_ms = sup.engine.now_ms if ev is None else ev.ms
         lang = call.flow.language
+        if isinstance(a, agi.Record):
+            self._record(run, a, ev)
+            return
         if isinstance(a, agi.Pause):
             if a.ms <= 0:
                 self._done(run, ev)
@@ -294,6 +339,56 @@ class Scripts:
             run.escape = a.escape
             run.then_wait_ms = getattr(a, "then_wait_ms", 0)
         run.playing = self._quiet(run) and self._try(run, lambda: e.play(port, items), ev)
+
+    def _record(self, run: Run, a: agi.Record, ev) -> None:
+        sup, call = self.sup, run.call
+        path = os.path.join(self.recordings(), a.name)
+        at = int((sup.engine.now_ms if ev is None else ev.ms) * SAMPLES_PER_MS)
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            run.take = recording.Take(path, call.port, at)
+        except OSError as e:
+            sup.log.event(call.log_id, sup.now(ev), "agi-error", f"cannot record to {path}: {e.strerror or e}")
+            self._done(run, ev, unwritable=True)
+            return
+        run.take_name = a.name
+        longest = sup.office.recordings.max_s * 1000
+        run.take_limit = int(min(a.timeout_ms or longest, longest) * SAMPLES_PER_MS)
+        run.escape = a.escape
+        ids = self._sounds(call, ("beep",), call.flow.language)[0] if a.beep else None
+        if not self._quiet(run):
+            return
+        if ids:
+            run.playing = self._try(run, lambda: sup.engine.play(call.port, [Play.of_prompt(i) for i in ids]), ev)
+        else:
+            self._listen(run, ev)
+
+    def _listen(self, run: Run, ev) -> None:
+        """The recording proper begins: the line's audio from now on goes to the file."""
+        run.take.start = int((self.sup.engine.now_ms if ev is None else ev.ms) * SAMPLES_PER_MS)
+        self._try(run, lambda: self.sup.engine.tap(run.call.port, True), ev)
+
+    def _stop_take(self, run: Run, ev, keep: Optional[int] = None) -> int:
+        """Closes the recording (if one runs) and logs it; how many samples it holds."""
+        take, run.take = run.take, None
+        if take is None:
+            return 0
+        sup, call = self.sup, run.call
+        try:
+            sup.engine.tap(call.port, False)
+        except EngineError:
+            pass        # the line is gone already: the file is closed all the same
+        try:
+            n = take.close(keep)
+        except OSError as e:
+            sup.log.event(call.log_id, sup.now(ev), "agi-error", f"cannot finish {take.path}: {e.strerror or e}")
+            return 0
+        sup.log.event(call.log_id, sup.now(ev), "recorded", f"{run.take_name} {n / SAMPLE_RATE:.1f} s")
+        return n
+
+    def _recorded(self, run: Run, ev, keep: int, digits: str = "", timed_out: bool = False) -> None:
+        n = self._stop_take(run, ev, max(0, keep))
+        self._done(run, ev, digits=digits, timed_out=timed_out, endpos=n)
 
     def _quiet(self, run: Run) -> bool:
         """The ringback of the wait gives way to the step; its end is no step's end."""

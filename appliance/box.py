@@ -333,10 +333,10 @@ class Box:
                 self._show_event(ev)
             if self.line_tests:
                 testing = {t.port for t in self.line_tests.values()}
-                self.supervisor.handle([e for e in batch.events if e.channel not in testing])
+                self.supervisor.handle([e for e in batch.events if e.channel not in testing], batch.taps)
                 self._line_tests_tick(batch)
             else:
-                self.supervisor.handle(batch.events)
+                self.supervisor.handle(batch.events, batch.taps)
             while commands is not None and not commands.empty():
                 self.command(commands.get_nowait())
             if hup and hup.is_set():

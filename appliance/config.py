@@ -67,6 +67,11 @@ The file, by section (see board/demo-office.toml for a full example):
   [calllog]       keep_days (calls older than this are pruned; 400 unless set),
                   max_mb (the oldest calls are pruned while the log's pages in use
                   exceed this many MiB; 500 unless set)
+  [recordings]    what FastAGI scripts record of callers (RECORD FILE): dir (where
+                  the files go, relative to this file's folder unless absolute;
+                  unless set, "recordings" beside the call log), max_s (the longest
+                  recording, for a script that asks for no timeout or a longer one;
+                  600 unless set)
   [board]         the telephony card, for DAHDI's system.conf (appliance/dahdiconf.py):
                   profile (a card profile in board/profiles), modules (each port's
                   module, fxo | fxs | none, where the card differs from its profile),
@@ -85,6 +90,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import os
 import re
 import tomllib
 import zoneinfo
@@ -134,7 +140,7 @@ MENU_KEYS = ("greeting", "short_greeting", "keys", "collect", "invalid", "invali
 # name: a queue's, a menu's, a prompt's); the console completes keys from these.
 SECTION_KEYS: Dict[str, Tuple[str, ...]] = {
     "": ("office", "line", "prompts", "menu", "hours", "callerid", "queue", "agent", "features", "calllog",
-         "board"),
+         "recordings", "board"),
     "office": ("name", "timezone", "languages", "entry", "operator"),
     "line": ("name", "channel", "kind", "law", "plan", "rings", "callerid", "callerid_when", "queue"),
     "prompts.*": LANGUAGES,
@@ -147,6 +153,7 @@ SECTION_KEYS: Dict[str, Tuple[str, ...]] = {
     "agent": ("name", "phone", "number", "extension", "pin", "busy_s", "queues", "wrapup_s", "weight"),
     "features": (),         # filled in below, after the feature codes
     "calllog": ("keep_days", "max_mb"),
+    "recordings": ("dir", "max_s"),
     "board": ("profile", "modules", "zone", "echo_canceller", "span"),
     "board.span": ("signalling", "timing", "crc4", "coding", "lbo", "framing"),
 }
@@ -364,6 +371,13 @@ class Retention:
 
 
 @dataclass(frozen=True)
+class Recordings:
+    """Where scripts' recordings go ("": beside the call log) and how long one may be."""
+    dir: str = ""
+    max_s: float = 600.0
+
+
+@dataclass(frozen=True)
 class E1Span:
     """One E1 span's line settings, as DAHDI's span= line takes them."""
     signalling: str = "pri_cpe"
@@ -403,6 +417,7 @@ class Office:
     agents: Tuple[Agent, ...] = ()
     features: Features = field(default_factory=Features)
     calllog: Retention = field(default_factory=Retention)
+    recordings: Recordings = field(default_factory=Recordings)
     board: Board = field(default_factory=Board)
 
     @property
@@ -624,10 +639,12 @@ class _Validator:
         agents = self.agents(top.get("agent", []))
         features = self.features(top.get("features", {}))
         retention = self.retention(top.get("calllog", {}))
+        recordings = self.recordings(top.get("recordings", {}))
         board = self.board(top.get("board", {}))
         office = Office(name=name, languages=tuple(languages), entry=entry, lines=lines, prompts=prompts,
                         menus=menus, hours=hours, callerid=cid, operator=operator, path=self.file,
-                        queues=queues, agents=agents, features=features, calllog=retention, board=board)
+                        queues=queues, agents=agents, features=features, calllog=retention,
+                        recordings=recordings, board=board)
         self.references(office, top)
         return office
 
@@ -776,6 +793,19 @@ class _Validator:
         t = self.table(doc, p, SECTION_KEYS["calllog"])
         return Retention(keep_days=self.number(t, p, "keep_days", float, Retention.keep_days, 1.0, 36500.0),
                          max_mb=self.number(t, p, "max_mb", float, Retention.max_mb, 1.0, 1 << 20))
+
+    def recordings(self, doc: Any) -> Recordings:
+        p: Path = ("recordings",)
+        t = self.table(doc, p, SECTION_KEYS["recordings"])
+        folder = self.get(t, p, "dir", str, "")
+        if folder and any(ord(ch) < 32 for ch in folder):
+            self.bad(p + ("dir",), "must be a folder's path on one line")
+            folder = ""
+        if folder and not os.path.isabs(folder):
+            base = os.path.dirname(os.path.abspath(self.file)) if self.file else os.getcwd()
+            folder = os.path.join(base, folder)
+        return Recordings(dir=os.path.normpath(folder) if folder else "",
+                          max_s=self.number(t, p, "max_s", float, Recordings.max_s, 1.0, 86400.0))
 
     def board(self, doc: Any) -> Board:
         """The card's settings as written; whether they fit the card is the card

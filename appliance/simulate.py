@@ -198,12 +198,12 @@ class Simulation:
             batch = engine.run(frames, stop_on_event=True)
             events = batch.events
             if events:
-                sup.handle(events)
+                sup.handle(events, batch.taps)
                 self._far_events(events)
                 if self.watch is not None:
                     self.watch(events)
-            elif sup.call_of:
-                sup.handle(events)      # time passing: ACD ring time-outs, wrap-ups, announcements
+            elif sup.call_of or batch.taps is not None:
+                sup.handle(events, batch.taps)      # time passing: ACD ring time-outs, wrap-ups, announcements
             if self.pending_logout:
                 self._logouts(engine.now / SAMPLE_RATE)
         return self.records()

@@ -297,7 +297,11 @@ class Supervisor:
 
     # -- events --------------------------------------------------------------------
 
-    def handle(self, events: List[Event]) -> None:
+    def handle(self, events: List[Event], taps=None) -> None:
+        """One batch from the engine: its events, and its tapped frames (Batch.taps),
+        which the recordings of scripts take before the events end them."""
+        if taps is not None and self.scripts.runs:
+            self.scripts.taps(taps)
         for ev in events:
             line = self.line_of.get(ev.channel)
             if line is None:

@@ -125,9 +125,13 @@ def write(path: str, samples, encoding: str = "linear") -> None:
         tag, bits, body = (FORMAT_ALAW if encoding == "alaw" else FORMAT_ULAW), 8, pick.astype(np.uint8).tobytes()
     else:
         raise ValueError(f"unknown encoding {encoding!r}")
+    with open(path, "wb") as f:
+        f.write(header(len(body), tag, bits) + body)
+
+
+def header(data_bytes: int, tag: int = FORMAT_PCM, bits: int = 16) -> bytes:
+    """The RIFF header of an 8 kHz mono file whose samples take data_bytes."""
     block = bits // 8
     fmt = struct.pack("<HHIIHH", tag, 1, 8000, 8000 * block, block, bits)
-    with open(path, "wb") as f:
-        f.write(b"RIFF" + struct.pack("<I", 4 + 8 + len(fmt) + 8 + len(body)) + b"WAVE")
-        f.write(b"fmt " + struct.pack("<I", len(fmt)) + fmt)
-        f.write(b"data" + struct.pack("<I", len(body)) + body)
+    return (b"RIFF" + struct.pack("<I", 4 + 8 + len(fmt) + 8 + data_bytes) + b"WAVE"
+            + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", data_bytes))

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from appliance import agi
-from appliance.agi import (Assigned, Ended, Failed, GetDigits, HangUpCall, Pause, Play, Say, Session,
+from appliance.agi import (Assigned, Ended, Failed, GetDigits, HangUpCall, Pause, Play, Record, Say, Session,
                            Transfer, WaitDigit)
 
 
@@ -30,8 +30,8 @@ def header_of(data: bytes) -> dict:
     return out
 
 
-def session(**kw) -> Session:
-    s = Session(channel(**kw), {"order": "4217"}, {"CALLERID(num)": "0501234567"}, frozenset({"sales"}))
+def session(recordings: str = "", **kw) -> Session:
+    s = Session(channel(**kw), {"order": "4217"}, {"CALLERID(num)": "0501234567"}, frozenset({"sales"}), recordings)
     s.sent(len(s.outgoing()))       # the header
     return s
 
@@ -181,8 +181,56 @@ def test_say_number_say_digits_wait_for_digit_and_wait():
         s.sent(len(s.outgoing()))
 
 
-def test_record_file_is_not_a_command_of_the_box():
-    assert ask(session(), 'RECORD FILE msg wav "#" 20000 BEEP s=3') == ([], "510 Invalid or unknown command\n")
+def test_record_file_and_its_results():
+    s = session()
+    # As pyst2's record_file sends it: quoted name and keys, offset, beep, s=.
+    assert ask(s, 'RECORD FILE "msg/1" wav "#" 20000 0 beep s=3') == ([Record("msg/1.wav", "#", 20000, True, 3)], "")
+    assert ask(s, "NOOP") == ([], "")              # waits: one command at a time
+    s.done(digits="#", endpos=12000)
+    assert s.outgoing() == b"200 result=35 (dtmf) endpos=12000\n200 result=0\n"
+    s.sent(len(s.outgoing()))
+    assert ask(s, 'RECORD FILE msg WAV "" -1')[0] == [Record("msg.wav", "", 0, False, 0)]
+    s.done(timed_out=True, endpos=80000)
+    assert ask(s, "NOOP")[1] == "200 result=0 (timeout) endpos=80000\n200 result=0\n"
+    assert ask(s, 'RECORD FILE msg wav "" 5000 BEEP')[0] == [Record("msg.wav", "", 5000, True, 0)]
+    s.done(unwritable=True)
+    assert ask(s, "NOOP")[1] == "200 result=-1 (writefile)\n200 result=0\n"
+
+
+def test_a_recording_when_the_caller_hangs_up():
+    s = session()
+    ask(s, 'RECORD FILE msg wav "#" 20000')
+    s.hung_up(endpos=4160)
+    assert s.outgoing() == b"200 result=-1 (hangup) endpos=4160\nHANGUP\n"
+
+
+@pytest.mark.parametrize("fmt", ["gsm", "ulaw", "alaw", "sln", "wav49", "g729"])
+def test_a_recording_in_a_format_the_box_does_not_write_is_refused(fmt):
+    s = session()
+    assert ask(s, f'RECORD FILE msg {fmt} "#" 20000') == ([], "200 result=-1 (writefile)\n")
+    assert s.waiting_for_script
+
+
+@pytest.mark.parametrize("name", ["../msg", "a/../../etc/passwd", "/etc/cron.d/x", "/var/lib/appliance/rec/../x",
+                                  "/var/lib/appliance/recx/msg", ".hidden", "a//b", "a/", "", "msg\\x",
+                                  "a b", "x" * 300, "..", "~root/x"])
+def test_a_recording_cannot_be_written_outside_its_directory(name):
+    s = session(recordings="/var/lib/appliance/rec")
+    quoted = name.replace("\\", "\\\\").replace('"', '\\"')
+    assert ask(s, f'RECORD FILE "{quoted}" wav "#" 20000') == ([], "200 result=-1 (writefile)\n")
+
+
+def test_a_recording_named_by_its_full_path_inside_its_directory():
+    s = session(recordings="/var/lib/appliance/rec")
+    assert ask(s, 'RECORD FILE /var/lib/appliance/rec/vm/101/msg0001 wav "#" 9000')[0] == [
+        Record("vm/101/msg0001.wav", "#", 9000)]
+    assert agi.recording_name("1764547200.42-caller", "") == "1764547200.42-caller.wav"
+
+
+@pytest.mark.parametrize("line", ['RECORD FILE msg wav "#"', 'RECORD FILE msg wav "#" soon',
+                                  'RECORD FILE msg wav "#" 1 2 3 4 5'])
+def test_record_file_with_wrong_arguments(line):
+    assert ask(session(), line)[1].startswith("520-Invalid command syntax.  Proper usage follows:\nRECORD FILE <")
 
 
 def test_exec_queue_hangup_and_unknown_applications():

@@ -247,6 +247,18 @@ def test_the_call_logs_retention(tmp_path):
     assert config.load(str(f)).calllog == config.Retention(keep_days=90.0, max_mb=64.0)
 
 
+def test_where_recordings_go(tmp_path):
+    assert config.load(str(DEMO)).recordings == config.Recordings(dir="", max_s=600.0)
+    f = tmp_path / "office.toml"
+    f.write_text(DEMO.read_text(encoding="utf-8") + '\n[recordings]\ndir = "rec/../voice"\nmax_s = 120\n',
+                 encoding="utf-8")
+    assert config.load(str(f)).recordings == config.Recordings(dir=str(tmp_path / "voice"), max_s=120.0)
+    f.write_text(DEMO.read_text(encoding="utf-8") + '\n[recordings]\ndir = "/srv/rec"\nmax_s = 0\n',
+                 encoding="utf-8")
+    with pytest.raises(config.ConfigError, match=r"office\.toml:\d+: recordings\.max_s: 0\.0 is out of range"):
+        config.load(str(f))
+
+
 def test_the_board_section(tmp_path):
     assert config.load(str(DEMO)).board == config.Board()
     f = tmp_path / "office.toml"
