@@ -178,40 +178,44 @@ class Scripts:
         return self.sup.office.recordings.dir or os.path.join(os.path.dirname(self.sup.log.path), "recordings")
 
     def taps(self, taps) -> None:
-        """A batch's tapped frames: the recordings running take what is theirs."""
-        for run in list(self.runs.values()):
-            take = run.take
-            if take is None or run.playing:
-                continue
-            take.feed(taps)
-            step = run.step
-            if take.samples >= run.take_limit:
-                self._recorded(run, None, timed_out=True, keep=run.take_limit)
-            elif step.silence_s and take.quiet >= step.silence_s * SAMPLE_RATE:
-                self._recorded(run, None, timed_out=True,
-                               keep=take.samples - take.quiet + SILENCE_KEPT_MS * SAMPLES_PER_MS)
+        """A batch's tapped frames, before its events (a key's event cuts what came
+        before it): the recordings running take what is theirs. Their time and silence
+        limits are looked at after the events (poll), so the call log's times of a
+        batch keep their order."""
+        for run in self.runs.values():
+            if run.take is not None and not run.playing:
+                run.take.feed(taps)
 
-    def hung_up(self, call: "Call") -> None:
+    def hung_up(self, call: "Call", ev=None) -> None:
         run = self.runs.pop(call.port, None)
         call.script = None
         if run is None:
             return
-        run.session.hung_up(self._stop_take(run, None))
+        run.session.hung_up(self._stop_take(run, ev))
         self._flush(run)
         run.sock.close()
 
-    def drop(self, call: "Call") -> None:
+    def drop(self, call: "Call", ev=None) -> None:
         """The call ended some other way (an engine error): the connection goes."""
         run = self.runs.pop(call.port, None)
         call.script = None
         if run is not None:
-            self._stop_take(run, None)
+            self._stop_take(run, ev)
             run.sock.close()
 
     def poll(self) -> None:
         for run in list(self.runs.values()):
+            if self.runs.get(run.call.port) is run and run.take is not None and not run.playing:
+                self._take_limits(run)
             if self.runs.get(run.call.port) is run:
                 self._poll(run)
+
+    def _take_limits(self, run: Run) -> None:
+        take, silence_s = run.take, run.step.silence_s
+        if take.samples >= run.take_limit:
+            self._recorded(run, None, timed_out=True, keep=run.take_limit)
+        elif silence_s and take.quiet >= silence_s * SAMPLE_RATE:
+            self._recorded(run, None, timed_out=True, keep=take.samples - take.quiet + SILENCE_KEPT_MS * SAMPLES_PER_MS)
 
     # -- the socket ------------------------------------------------------------------
 

@@ -559,7 +559,7 @@ class Supervisor:
         elif k == "hangup":
             self.log.event(call.log_id, self.now(ev), "hangup", ev.cause)
             if call.script is not None:
-                self.scripts.hung_up(call)
+                self.scripts.hung_up(call, ev)
             if call.flow is not None and not call.flow.ended:
                 self._carry_out(call, call.flow.hung_up(), ev)
             if call.queue is not None:
@@ -670,7 +670,7 @@ class Supervisor:
             return
         del self.calls[call.port]
         if call.script is not None:
-            self.scripts.drop(call)
+            self.scripts.drop(call, ev)
         outcome = self._callback_or_rejoin(call, ev, outcome)
         self.call_of.pop(call.key, None)
         # A transferred call stays the agent's in the ACD after it leaves the box; a

@@ -11,6 +11,12 @@ is (run as its own process: pyst2 sets a signal handler, which only a main threa
   slow      reads the header and says nothing
   nonsense  reads the header and sends 1000 lines of garbage
   queueless asks for a queue the office does not have, then hangs up
+  record    records the caller to messages/<agi_uniqueid> after the beep until '#'
+            (RECORD FILE, as pyst2's record_file sends it), sets RECORDED to the
+            result's key, tries to record to ../escaped (REFUSED when refused), then
+            ends
+  quiet     records the caller to messages/quiet with no timeout until 1 s of
+            silence, no beep, and sets RECORDED to the result
 """
 from __future__ import annotations
 
@@ -42,6 +48,21 @@ def env(agi: AGI) -> None:
     agi.set_variable("CONTEXT", agi.env.get("agi_context", ""))
 
 
+def record(agi: AGI) -> None:
+    agi.answer()
+    key = agi.record_file(f"messages/{agi.env['agi_uniqueid']}", format="wav", escape_digits="#", timeout=20000)
+    agi.set_variable("RECORDED", str(ord(key)))
+    try:
+        agi.record_file("../escaped", format="wav", escape_digits="#", timeout=1000, beep="")
+    except AGIAppError:
+        agi.set_variable("REFUSED", "../escaped")
+
+
+def quiet(agi: AGI) -> None:
+    key = agi.record_file("messages/quiet", format="wav", escape_digits="#", timeout=-1, beep="", silence=1)
+    agi.set_variable("RECORDED", str(ord(key)))
+
+
 def queueless(agi: AGI) -> None:
     try:
         agi.appexec("Queue", "nowhere")
@@ -69,7 +90,8 @@ def serve(mode: str) -> None:
                     conn.sendall(GARBAGE[i % len(GARBAGE)] + b"\n")
             else:
                 agi = AGI(stdin=f, stdout=f, stderr=io.StringIO())
-                {"order": order, "env": env, "queueless": queueless}[mode](agi)
+                {"order": order, "env": env, "queueless": queueless, "record": record,
+                 "quiet": quiet}[mode](agi)
         except (OSError, AGIAppError):
             pass        # the caller went, or the box gave up on us
         finally:

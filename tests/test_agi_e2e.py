@@ -3,10 +3,12 @@ that hands the call to a script served over TCP by pyst2's own AGI class (tests/
 agi_scripts.py, its own process). The caller keys an order number as DTMF audio, hears
 it said back, the script's variables land in the call log, and the call is queued;
 a script that is down, slow or talks nonsense sends the call to the fallback within
-the timeout, and a hostile caller ID cannot add a line to what the script is told."""
+the timeout, a hostile caller ID cannot add a line to what the script is told, and a
+script records what the caller says to a WAV file, up to the '#' that ends it."""
 from __future__ import annotations
 
 import io
+import math
 import select
 import subprocess
 import sys
@@ -15,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from appliance import config
+from appliance import config, scan, wav
 from appliance.box import DEMO_OFFICE, Box
 from appliance.numbers import say_number
 from appliance.prompts import PromptLibrary
@@ -196,3 +198,61 @@ def test_the_caller_hanging_up_during_the_script_tells_it_and_ends_the_call(make
     assert box.log.call(c.log_id).outcome == "abandoned"
     assert c.script is None and not box.supervisor.scripts.runs and run.sock.fileno() == -1
     assert run.session.dead and run.session.outgoing() == b""       # HANGUP went out
+
+
+def test_a_script_records_what_the_caller_says_until_hash(make_box, tmp_path):
+    box = make_box("record")
+    c = to_script(box)
+    until(box, lambda: c.script is not None and c.script.take is not None and not c.script.playing, 10)
+    caller = box.callers["line1"]
+    t = np.arange(16000) / 8000.0
+    caller.send((4000 * np.sin(2 * np.pi * 700 * t)).astype(np.int16))      # two seconds of the caller's voice
+    box.run(2.5, paced=False)
+    caller.press("#")
+    until(box, lambda: any(k == "agi-var" and d.startswith("RECORDED=") for k, d in events(box, c.log_id)), 10)
+    ev = events(box, c.log_id)
+    assert ("agi-var", "RECORDED=35") in ev                 # result=35 (dtmf): '#'
+    path = tmp_path / "recordings" / "messages" / f"{math.floor(box.log.call(c.log_id).start)}.{c.log_id}.wav"
+    got = wav.read(str(path))
+    assert got.encoding == "linear"
+    seconds = len(got.samples) / 8000
+    assert 2.3 <= seconds <= 2.8, seconds                   # from the beep's end to where '#' began
+    assert ("recorded", f"messages/{path.name} {seconds:.1f} s") in ev
+    # The caller's tone is in it, loud; the key that ended it is not.
+    voice = got.samples[:16000].astype(np.float64)
+    spec = np.abs(np.fft.rfft(voice))
+    assert abs(np.argmax(spec) * 8000 / len(voice) - 700) < 5
+    assert np.sqrt(np.mean(voice ** 2)) > 1000
+    assert not [d for d in scan.scan(got) if d.digit == "#"]
+    # A script cannot write outside the directory.
+    until(box, lambda: ("agi-var", "REFUSED=../escaped") in events(box, c.log_id), 10)
+    assert not (tmp_path / "escaped.wav").exists()
+
+
+def test_a_recording_ends_with_the_callers_hangup_and_keeps_what_was_said(make_box, tmp_path):
+    box = make_box("record")
+    c = to_script(box)
+    until(box, lambda: c.script is not None and c.script.take is not None and not c.script.playing, 10)
+    run = c.script
+    t = np.arange(8000) / 8000.0
+    box.callers["line1"].send((4000 * np.sin(2 * np.pi * 700 * t)).astype(np.int16))
+    box.run(1.5, paced=False)
+    box.callers["line1"].hangup()
+    until(box, lambda: call(box) is None, 5)
+    assert run.take is None and run.session.dead
+    assert run.session.outgoing() == b""            # "200 result=-1 (hangup) endpos=N" and HANGUP went out
+    path = next((tmp_path / "recordings" / "messages").glob("*.wav"))
+    seconds = len(wav.read(str(path)).samples) / 8000
+    assert 1.3 <= seconds <= 1.8, seconds
+    assert ("recorded", f"messages/{path.name} {seconds:.1f} s") in events(box, c.log_id)
+
+
+def test_a_recording_ends_after_the_silence_the_script_allows(make_box, tmp_path):
+    box = make_box("quiet")
+    c = to_script(box)
+    until(box, lambda: c.script is not None and c.script.take is not None, 10)
+    t = np.arange(8000) / 8000.0
+    box.callers["line1"].send((4000 * np.sin(2 * np.pi * 700 * t)).astype(np.int16))
+    until(box, lambda: ("agi-var", "RECORDED=0") in events(box, c.log_id), 5)       # result=0 (timeout)
+    seconds = len(wav.read(str(tmp_path / "recordings" / "messages" / "quiet.wav")).samples) / 8000
+    assert 1.4 <= seconds <= 1.7, seconds           # the second of voice and half a second of the silence
