@@ -61,7 +61,7 @@ def observe(box: Box) -> list:
     what the exchange observes."""
     seen: list = []
     handle = box.supervisor.handle
-    box.supervisor.handle = lambda evs: (seen.extend(evs), handle(evs))[1]
+    box.supervisor.handle = lambda evs, taps=None: (seen.extend(evs), handle(evs, taps))[1]
     return seen
 
 
