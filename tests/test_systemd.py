@@ -88,17 +88,23 @@ def install(root: Path) -> None:
     assert r.returncode == 0, r.stderr
 
 
-# The service cannot run a command whose interpreter lives in a home directory (the
-# unit's ProtectHome=) or in /tmp (PrivateTmp=), as a developer's virtual environment may:
-# on the box it is Debian's own python3. So the command the units run here is a virtual
-# environment of Debian's python3 in /usr/local of the namespace, given the checkout's
-# packages (the same interpreter version; the engine's extension is abi3).
+# The service cannot see a home directory (the unit's ProtectHome=) nor the host's /tmp
+# (PrivateTmp=), where a developer's checkout and its virtual environment may be: on the
+# box the firmware is installed under /usr. So the command the units run here is a
+# virtual environment of Debian's python3 in /usr/local of the namespace, with copies of
+# the appliance package (its engine extension is abi3) and of what it imports at run
+# time (RUNTIME), wherever the checkout is.
 DEBIAN_COMMAND = "/usr/local/lib/appliance/bin/appliance"
+RUNTIME = ("numpy", "numpy.libs", "cffi", "pycparser", "serial", "tzdata", "_cffi_backend.*.so")
 MAKE_COMMAND = r'''
 set -eu
+packages=$1; repo=$2; shift 2
 /usr/bin/python3 -m venv --without-pip /usr/local/lib/appliance
 site=$(/usr/local/lib/appliance/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
-echo "import site; site.addsitedir('$1')" > "$site/checkout.pth"
+for p in "$@"; do
+    for f in "$packages"/$p; do if [ -e "$f" ]; then cp -a "$f" "$site/"; fi; done
+done
+cp -a "$repo/appliance" "$site/appliance"
 printf '#!/usr/local/lib/appliance/bin/python\nimport sys\nfrom appliance.cli import main\nsys.exit(main())\n' \
     > /usr/local/lib/appliance/bin/appliance
 chmod 0755 /usr/local/lib/appliance/bin/appliance
@@ -111,7 +117,8 @@ def install_for_the_service(root: Path) -> None:
     version = subprocess.run(["/usr/bin/python3", "-c", "import sys; print('python%d.%d' % sys.version_info[:2])"],
                              capture_output=True, text=True, check=True).stdout.strip()
     assert packages[0].parent.name == version, f"the checkout is on {packages[0].parent.name}, Debian's is {version}"
-    r = inside(root, "sh", "-c", MAKE_COMMAND, "sh", str(packages[0]), capture_output=True, text=True, timeout=120)
+    r = inside(root, "sh", "-c", MAKE_COMMAND, "sh", str(packages[0]), str(REPO), *RUNTIME,
+               capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     r = inside(root, "sh", str(REPO / "tools" / "install-units"), DEBIAN_COMMAND,
                capture_output=True, text=True, timeout=120)
