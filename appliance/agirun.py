@@ -34,14 +34,17 @@ Rules:
     <seconds> s".
   - The caller hanging up: the script is sent HANGUP (as far as the socket takes it
     at once) and the connection is closed.
-  - Host names are looked up when the call reaches the script; an address (or a
-    name in /etc/hosts) keeps that lookup from waiting on a name server.
+  - A host name is looked up off the box's loop, on a thread of its own, when the call
+    reaches the script; the frames go on meanwhile, and a name server slower than the
+    menu's agi_timeout_s is a script that did not answer. An address is used as given.
 """
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import socket
+import threading
 from dataclasses import dataclass
 from typing import Dict, List, Optional, TYPE_CHECKING
 
@@ -85,6 +88,24 @@ class Run:
     take: Optional[recording.Take] = None     # RECORD FILE: the file being written
     take_name: str = ""
     take_limit: int = 0             # samples: the recording's longest
+    lookup: Optional["Lookup"] = None       # the host name being looked up
+
+
+class Lookup:
+    """getaddrinfo on a thread: a name server must not hold up the frames."""
+
+    def __init__(self, host: str, port: int, family: int):
+        self.addr: Optional[tuple] = None
+        self.error: Optional[str] = None
+        self.done = threading.Event()
+        threading.Thread(target=self._run, args=(host, port, family), name="agi-lookup", daemon=True).start()
+
+    def _run(self, host: str, port: int, family: int) -> None:
+        try:
+            self.addr = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)[0][4]
+        except OSError as e:
+            self.error = e.strerror or str(e)
+        self.done.set()
 
 
 class Scripts:
@@ -121,8 +142,16 @@ class Scripts:
         call.script = run
         self.runs[call.port] = run
         try:
-            addr = socket.getaddrinfo(target.host, target.port, sock.family, socket.SOCK_STREAM)[0][4]
-            rc = sock.connect_ex(addr)
+            ipaddress.ip_address(target.host)
+        except ValueError:
+            run.lookup = Lookup(target.host, target.port, sock.family)
+            return
+        self._connect(run, (target.host, target.port), ev)
+
+    def _connect(self, run: Run, addr: tuple, ev) -> None:
+        target = run.session.channel.target
+        try:
+            rc = run.sock.connect_ex(addr)
         except OSError as e:
             self._fail(run, f"cannot reach {target.host}:{target.port}: {e.strerror or e}", ev)
             return
@@ -223,7 +252,16 @@ class Scripts:
         sup = self.sup
         now = sup.clock()
         s = run.sock
-        if not run.connected:
+        if run.lookup is not None and run.lookup.done.is_set():
+            lookup, run.lookup = run.lookup, None
+            target = run.session.channel.target
+            if lookup.error is not None:
+                self._fail(run, f"cannot reach {target.host}:{target.port}: {lookup.error}", None)
+                return
+            self._connect(run, lookup.addr, None)
+            if self.runs.get(run.call.port) is not run:
+                return
+        if run.lookup is None and not run.connected:
             err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
             if err:
                 self._fail(run, f"cannot connect to {run.session.channel.target.host}:"

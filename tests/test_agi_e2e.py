@@ -155,6 +155,44 @@ def test_a_slow_or_nonsense_script_sends_the_call_to_the_fallback_within_the_tim
     until(box, lambda: (c2 := call(box)) is not None and c2.flow is not None and c2.flow.waiting == "ask")
 
 
+def test_a_script_named_by_host_name_is_looked_up_off_the_frames(make_box):
+    """A name is looked up on a thread: the script on 'localhost' serves the call; and a
+    name server slower than the timeout leaves the frames running and the caller at the
+    fallback, not stuck while it answers."""
+    server, port = serve("order")
+    try:
+        box = make_box(url=f"agi://localhost:{port}/lookup", timeout_s=3)
+        c = to_script(box)
+        until(box, lambda: "order_number" in c.heard, 20)
+        assert "agi-error" not in [k for k, _ in events(box, c.log_id)]
+    finally:
+        server.kill()
+        server.wait()
+
+
+def test_a_slow_name_server_does_not_hold_up_the_box(make_box, monkeypatch):
+    import socket
+    import threading
+    import time
+    answered = threading.Event()
+    real = socket.getaddrinfo
+
+    def slow(host, *args, **kw):
+        if host == "agi.example.net":
+            time.sleep(3.0)         # real seconds: longer than the engine takes to time out
+            answered.set()
+            raise socket.gaierror(-2, "Name or service not known")
+        return real(host, *args, **kw)
+    monkeypatch.setattr(socket, "getaddrinfo", slow)
+    box = make_box(url="agi://agi.example.net/lookup", timeout_s=1)
+    c = to_script(box)
+    began = box.engine.now_ms
+    until(box, lambda: c.queue == "operator", 3)
+    assert box.engine.now_ms - began <= 1500 and not answered.is_set()
+    why = [d for k, d in events(box, c.log_id) if k == "agi-error"]
+    assert why and "no connection" in why[0], why
+
+
 def test_a_hostile_caller_id_cannot_forge_a_line_of_the_header(make_box):
     box = make_box("env")
     # What the simulated exchange can send: printable, with ':' and at the limit.
