@@ -42,6 +42,7 @@ from appliance import __version__, commits, config, control, notify
 from appliance.calllog import CallLog, CallLogError
 from appliance.commits import CommitError
 from appliance.engine import FRAME_MS, Event, Line as LineModel, Play
+from appliance.localconsole import LocalConsole
 from appliance.prompts import PromptLibrary, PromptLoadError
 from appliance.shell import Shell
 from appliance.sim import Caller, Phone, SimOffice, level_dbm0
@@ -698,6 +699,13 @@ def _on_sigterm(box: Box):
     return signal.signal(signal.SIGTERM, lambda *_: setattr(box, "running", False))
 
 
+def _terminal(stream) -> bool:
+    try:
+        return os.isatty(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
 def read_lines(stream: TextIO, into: queue.Queue) -> threading.Thread:
     """Console lines from a terminal or a pipe, on a thread of their own."""
     def reader():
@@ -710,11 +718,16 @@ def read_lines(stream: TextIO, into: queue.Queue) -> threading.Thread:
 
 def run(config_path: Optional[str], log_path: Optional[str], seconds: Optional[float], paced: bool = True,
         out: TextIO = sys.stdout, inp: Optional[TextIO] = sys.stdin, control_path: Optional[str] = None) -> int:
-    """The box until it stops; its exit status (RESTART_STATUS after `restart`)."""
+    """The box until it stops; its exit status (RESTART_STATUS after `restart`). On a
+    terminal the console edits lines as a serial console does (localconsole)."""
     try:
         office = config.load(config_path or str(DEMO_OFFICE))
     except config.ConfigError as e:
         raise BoxError(str(e)) from None
+    local = None
+    if inp is sys.stdin and out is sys.stdout and _terminal(inp) and _terminal(out):
+        local = LocalConsole(inp.fileno(), out.fileno())
+        out = local.screen
     box = Box(office, Path(log_path) if log_path else default_log(), out=out)
     try:
         where = control_path or control.default_path()
@@ -725,6 +738,9 @@ def run(config_path: Optional[str], log_path: Optional[str], seconds: Optional[f
                 if control_path:
                     raise BoxError(f"--control {control_path}: {getattr(e, 'strerror', None) or e}") from None
                 box.say(f"no console socket: {getattr(e, 'strerror', None) or e}")
+        if local is not None:
+            # Raw mode before the first line: the box's lines then come above the prompt.
+            local.start(Shell(box.control, user="console"), box.supervisor.now, lambda: setattr(box, "running", False))
         box.say(f"{office.name}: {len(office.lines)} lines on the simulated board, "
                 f"languages {', '.join(office.languages)}; type 'help' or ? for the console's commands"
                 + (f"; consoles connect at {box.server.path}" if box.server else ""))
@@ -733,12 +749,17 @@ def run(config_path: Optional[str], log_path: Optional[str], seconds: Optional[f
             box.say("the office is closed now by its hours: callers hear the after-hours path; "
                     "type 'hours open' to try the menus as in business hours")
         box.say(f"try: test call {lines[0]} 0501234567, then press 1" if lines else "no lines to call")
-        commands: queue.Queue = queue.Queue()
-        if inp is not None:
-            read_lines(inp, commands)
-        box.run(seconds, paced=paced, commands=commands)
+        if local is not None:
+            box.run(seconds, paced=paced, tick=local.poll)
+        else:
+            commands: queue.Queue = queue.Queue()
+            if inp is not None:
+                read_lines(inp, commands)
+            box.run(seconds, paced=paced, commands=commands)
     except KeyboardInterrupt:
         pass
     finally:
+        if local is not None:
+            local.close()
         box.close()
     return RESTART_STATUS if box.restarting else 0
