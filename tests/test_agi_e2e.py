@@ -72,9 +72,13 @@ def make_box(tmp_path, library):
 def step(box: Box, seconds: float = 0.1) -> None:
     """The engine's clock runs free; while the box waits on a script, it waits for the
     script's reply a little in real time, so a quick script is quick on this clock too."""
-    socks = [r.sock for r in box.supervisor.scripts.runs.values() if r.session.waiting_for_script]
+    runs = list(box.supervisor.scripts.runs.values())
+    socks = [r.sock for r in runs if r.session.waiting_for_script]
     if socks:
         select.select(socks, [], [], 0.05)
+    for r in runs:
+        if r.lookup is not None:        # a host name being looked up: as long in real time too
+            r.lookup.done.wait(0.05)
     box.run(seconds, paced=False)
 
 
