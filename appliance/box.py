@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from appliance import __version__, commits, config, control, notify
+from appliance.amiserver import ManagerServer
 from appliance.calllog import CallLog, CallLogError
 from appliance.commits import CommitError
 from appliance.engine import FRAME_MS, Event, Line as LineModel, Play
@@ -123,6 +124,7 @@ class Box:
         self.line_tests: Dict[str, LineTest] = {}
         self.local: Optional[Shell] = None
         self.server: Optional["ControlServer"] = None
+        self.manager = None             # the manager interface (amiserver.py), when [ami] enables it
         try:
             text = config.read_file(office.path).decode("utf-8")
         except (config.ConfigError, UnicodeDecodeError) as e:
@@ -138,6 +140,13 @@ class Box:
             savable="the demo office is built into the firmware: run your own office with --config FILE "
                     "to save" if demo else "")
         self.control = BoxControlAdapter(self)
+        if office.ami.enabled:
+            try:
+                self.manager = ManagerServer(self, office.ami)
+            except OSError as e:
+                self.close()
+                raise BoxError(f"[ami] {office.ami.bind}:{office.ami.port}: cannot listen there: "
+                               f"{e.strerror or e}") from None
         if self.log.interrupted:
             self.say(f"call log: {self.log.interrupted} call(s) in progress at the last stop closed as interrupted")
 
@@ -146,6 +155,9 @@ class Box:
             if getattr(self, "server", None) is not None:
                 self.server.close()
                 self.server = None
+            if getattr(self, "manager", None) is not None:
+                self.manager.close()
+                self.manager = None
             if hasattr(self, "supervisor"):
                 self.supervisor.stop()
             self.log.close()
@@ -348,6 +360,8 @@ class Box:
                 self.post(said)
             if self.server is not None:
                 self.server.poll(now)
+            if self.manager is not None:
+                self.manager.poll(now)
             if tick:
                 tick(self)
             frames += 1

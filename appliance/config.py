@@ -72,6 +72,11 @@ The file, by section (see board/demo-office.toml for a full example):
                   unless set, "recordings" beside the call log), max_s (the longest
                   recording, for a script that asks for no timeout or a longer one;
                   600 unless set)
+  [ami]           the manager interface CRMs and wallboards speak (appliance/ami.py):
+                  enabled (false unless set), bind (the address it listens on,
+                  "127.0.0.1" unless set), port (5038); [ami.users.NAME] per user:
+                  secret, read and write (lists of permission classes: system, call,
+                  agent, user, reporting, originate, ... or "all")
   [board]         the telephony card, for DAHDI's system.conf (appliance/dahdiconf.py):
                   profile (a card profile in board/profiles), modules (each port's
                   module, fxo | fxs | none, where the card differs from its profile),
@@ -91,6 +96,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import os
+import ipaddress
 import re
 import tomllib
 import zoneinfo
@@ -98,6 +104,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
 from appliance import agi as agi_
+from appliance.ami import CLASSES as AMI_CLASSES
 from appliance.tomlpos import Path, Positions
 
 MAX_BYTES = 1 << 20
@@ -140,7 +147,7 @@ MENU_KEYS = ("greeting", "short_greeting", "keys", "collect", "invalid", "invali
 # name: a queue's, a menu's, a prompt's); the console completes keys from these.
 SECTION_KEYS: Dict[str, Tuple[str, ...]] = {
     "": ("office", "line", "prompts", "menu", "hours", "callerid", "queue", "agent", "features", "calllog",
-         "recordings", "board"),
+         "recordings", "board", "ami"),
     "office": ("name", "timezone", "languages", "entry", "operator"),
     "line": ("name", "channel", "kind", "law", "plan", "rings", "callerid", "callerid_when", "queue"),
     "prompts.*": LANGUAGES,
@@ -154,6 +161,8 @@ SECTION_KEYS: Dict[str, Tuple[str, ...]] = {
     "features": (),         # filled in below, after the feature codes
     "calllog": ("keep_days", "max_mb"),
     "recordings": ("dir", "max_s"),
+    "ami": ("enabled", "bind", "port", "users"),
+    "ami.users.*": ("secret", "read", "write"),
     "board": ("profile", "modules", "zone", "echo_canceller", "span"),
     "board.span": ("signalling", "timing", "crc4", "coding", "lbo", "framing"),
 }
@@ -378,6 +387,24 @@ class Recordings:
 
 
 @dataclass(frozen=True)
+class AmiUser:
+    name: str
+    secret: str
+    read: Tuple[str, ...] = ()
+    write: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Ami:
+    """The manager interface: off unless enabled, and then on the loopback unless bound
+    elsewhere."""
+    enabled: bool = False
+    bind: str = "127.0.0.1"
+    port: int = 5038
+    users: Tuple[AmiUser, ...] = ()
+
+
+@dataclass(frozen=True)
 class E1Span:
     """One E1 span's line settings, as DAHDI's span= line takes them."""
     signalling: str = "pri_cpe"
@@ -419,6 +446,7 @@ class Office:
     calllog: Retention = field(default_factory=Retention)
     recordings: Recordings = field(default_factory=Recordings)
     board: Board = field(default_factory=Board)
+    ami: Ami = field(default_factory=Ami)
 
     @property
     def language(self) -> str:
@@ -641,10 +669,11 @@ class _Validator:
         retention = self.retention(top.get("calllog", {}))
         recordings = self.recordings(top.get("recordings", {}))
         board = self.board(top.get("board", {}))
+        ami = self.ami(top.get("ami", {}))
         office = Office(name=name, languages=tuple(languages), entry=entry, lines=lines, prompts=prompts,
                         menus=menus, hours=hours, callerid=cid, operator=operator, path=self.file,
                         queues=queues, agents=agents, features=features, calllog=retention,
-                        recordings=recordings, board=board)
+                        recordings=recordings, board=board, ami=ami)
         self.references(office, top)
         return office
 
@@ -806,6 +835,46 @@ class _Validator:
             folder = os.path.join(base, folder)
         return Recordings(dir=os.path.normpath(folder) if folder else "",
                           max_s=self.number(t, p, "max_s", float, Recordings.max_s, 1.0, 86400.0))
+
+
+    def ami(self, doc: Any) -> Ami:
+        """The manager interface's address and users; a user's secret is at least 8
+        characters (it guards the office's calls), their classes Asterisk's."""
+        p: Path = ("ami",)
+        t = self.table(doc, p, SECTION_KEYS["ami"])
+        enabled = self.get(t, p, "enabled", bool, False)
+        bind = self.get(t, p, "bind", str, Ami.bind)
+        try:
+            ipaddress.ip_address(bind)
+        except ValueError:
+            self.bad(p + ("bind",), f"{bind!r} is not an IP address (such as \"127.0.0.1\", or \"0.0.0.0\" for all)")
+            bind = Ami.bind
+        port = self.number(t, p, "port", int, Ami.port, 1, 65535)
+        users = []
+        raw = self.get(t, p, "users", dict, {})
+        for name, u in raw.items():
+            up: Path = p + ("users", name)
+            if not re.fullmatch(r"[A-Za-z0-9_.@-]{1,32}", name):
+                self.bad(up, f"{name!r} is not a user name (1 to 32 of letters, digits, _ . @ -)")
+                continue
+            u = self.table(u, up, SECTION_KEYS["ami.users.*"], ["secret"])
+            secret = self.get(u, up, "secret", str, "")
+            if "secret" in u and isinstance(u["secret"], str) and (len(secret) < 8 or not secret.isprintable()):
+                self.bad(up + ("secret",), "must be at least 8 printable characters")
+            perms = {}
+            for k in ("read", "write"):
+                got = []
+                for i, c in enumerate(self.get(u, up, k, list, [])):
+                    if not isinstance(c, str) or (c != "all" and c not in AMI_CLASSES):
+                        self.bad(up + (k, i), f"{c!r} is not a permission class: one of all, "
+                                              f"{', '.join(AMI_CLASSES)}{_hint(str(c), AMI_CLASSES)}")
+                    else:
+                        got.append(c)
+                perms[k] = tuple(got)
+            users.append(AmiUser(name, secret, perms["read"], perms["write"]))
+        if enabled and not users:
+            self.bad(p + ("enabled",), "the manager interface is enabled with no users: add [ami.users.NAME]")
+        return Ami(enabled=enabled, bind=bind, port=port, users=tuple(users))
 
     def board(self, doc: Any) -> Board:
         """The card's settings as written; whether they fit the card is the card

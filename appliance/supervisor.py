@@ -85,6 +85,7 @@ import numpy as np
 import math
 
 from appliance import agirun
+from appliance import ami
 from appliance import callback as cb_
 from appliance import callflow
 from appliance import acd as acd_
@@ -194,6 +195,8 @@ class Call:
     first_figure_s: Optional[int] = None            # the band ceiling said
     sent_on_at: float = 0.0                         # engine seconds: a queue's rule sent it on
     script: Optional[object] = None                 # its FastAGI script while it has the call (agirun.py)
+    began: float = 0.0                              # epoch seconds of the first ring
+    agent_hung_up: bool = False
 
     @property
     def key(self) -> str:
@@ -231,6 +234,8 @@ class Supervisor:
         self.on_play = on_play
         self.on_end = on_end
         self.on_alarm = on_alarm            # (alarm, raised): as each comes up or goes down
+        # (name, fields): events for the manager interface, in Asterisk's names (ami.py).
+        self.on_manager_event: Optional[Callable[[str, List[Tuple[str, str]]], None]] = None
         self._alarms = Alarms()
         self._housekeeping_at = 0.0         # engine seconds: due at the first tick
         self.line_of = {ports[ln.name]: ln for ln in office.lines}
@@ -379,10 +384,13 @@ class Supervisor:
             if isinstance(c, acd_.Ring) and call is not None:
                 self.log.event(call.log_id, self.now(ev), "ringing", c.agent)
                 call.rung_at = self.clock(ev)
+                self._manager("AgentCalled", call, ("Queue", call.queue), *self._member(c.agent))
                 self._ring(c.agent, call, ev)
             elif isinstance(c, acd_.StopRing):
                 if c.missed and call is not None:
                     self.log.event(call.log_id, self.now(ev), "ring-no-answer", c.agent)
+                    self._manager("AgentRingNoAnswer", call, ("Queue", call.queue), *self._member(c.agent),
+                                  ("RingTime", round(self.clock(ev) - call.rung_at)))
                 self._stop_ring(c.agent)
             elif isinstance(c, acd_.Connect) and call is not None:
                 call.agent = c.agent
@@ -390,6 +398,11 @@ class Supervisor:
                 self.waits[call.queue].answered(call.talk_from - call.queued_at)
                 self.waits[call.queue].rang(call.talk_from - call.rung_at)
                 self.log.event(call.log_id, self.now(ev), "connected", c.agent)
+                self._manager("QueueCallerLeave", call, ("Queue", call.queue),
+                              ("Count", len(self.acd.waiting(call.queue))), ("Position", call.joined_position))
+                self._manager("AgentConnect", call, ("Queue", call.queue), *self._member(c.agent),
+                              ("HoldTime", round(call.talk_from - call.queued_at)),
+                              ("RingTime", round(call.talk_from - call.rung_at)))
                 self._keys_off(call)
                 if c.agent in self.extension_of:
                     self._transfer(call, c.agent, ev)
@@ -403,6 +416,7 @@ class Supervisor:
             elif isinstance(c, acd_.Paused):
                 # The ACD keeps the agent's state; the agent log says why they stopped ringing.
                 self._agent_log(c.agent, "pause", c.reason, "acd")
+                self._member_event("QueueMemberPause", c.agent)
             elif isinstance(c, (acd_.Reserve, acd_.Unreserve)):
                 self._reserved(c, ev)
 
@@ -418,6 +432,7 @@ class Supervisor:
         elif ev.kind == "hangup" and a.state == "on-call":
             # The agent put the phone down: the call is over for the caller too.
             call = self.call_of[a.call]
+            call.agent_hung_up = True
             self.log.event(call.log_id, self.now(ev), "agent-hangup", agent)
             if self._try(call, ev, lambda: self.engine.hangup(call.port)):
                 self._finish(call, ev, self._answered(call))
@@ -495,6 +510,12 @@ class Supervisor:
             return
         vip = self.office.callerid.is_vip(call.caller)
         call.joined_staffed, call.joined_busy = self.acd.staffing(name)
+        if self.on_manager_event is not None:
+            # Told before the ACD rings anyone for the caller, as Asterisk tells it; a VIP
+            # goes ahead of the callers without priority.
+            ahead = [k for k in self.acd.waiting(name) if not vip or self.acd.callers[k].priority > 0]
+            self._manager("QueueCallerJoin", call, ("Queue", name), ("Position", len(ahead) + 1),
+                          ("Count", len(self.acd.waiting(name)) + 1))
         self._join(call, name, ev, 1 if vip else 0)
         if call.key in self.acd.callers and self.acd.callers[call.key].agent is None:
             call.joined_position = self.acd.position(call.key, self.clock(ev))
@@ -520,6 +541,9 @@ class Supervisor:
         at = self.now(ev)
         self.log.event(call.log_id, at, why, f"{call.sent_from[-1] if not joined else call.queue} -> {action}")
         if joined:
+            self._manager("QueueCallerLeave", call, ("Queue", call.queue),
+                          ("Count", len(self.acd.waiting(call.queue)) - (call.key in self.acd.callers)),
+                          ("Position", call.joined_position))
             call.sent_on_at = self.clock(ev)
             self.call_of.pop(call.key, None)
             call.sent_from += (call.queue,)
@@ -542,6 +566,7 @@ class Supervisor:
             call.name = ev.text2
             call.presentation = {ord("P"): "private", ord("O"): "unavailable"}.get(ev.a, "")
             self.log.caller(call.log_id, self.now(ev), call.caller, call.name, call.presentation)
+            self._manager("NewCallerid", call)
             return
         if k == "ring":
             if call is None:
@@ -557,18 +582,7 @@ class Supervisor:
         if k == "ring-timeout" and call.flow is None:
             self._finish(call, ev, "abandoned")
         elif k == "hangup":
-            self.log.event(call.log_id, self.now(ev), "hangup", ev.cause)
-            if call.script is not None:
-                self.scripts.hung_up(call, ev)
-            if call.flow is not None and not call.flow.ended:
-                self._carry_out(call, call.flow.hung_up(), ev)
-            if call.queue is not None:
-                outcome = self._answered(call) if call.agent else "abandoned"
-            else:
-                outcome = call.flow.outcome if call.flow and call.flow.outcome else "abandoned"
-            # The line goes back on hook, ready for the next call.
-            if self._try(call, ev, lambda: self.engine.hangup(call.port)):
-                self._finish(call, ev, outcome)
+            self._hung_up(call, ev, ev.cause)
         elif k == "play-done" and call.announcing and ev.reason == "complete":
             call.announcing = False
             if call.agent is None and call.key in self.call_of:
@@ -588,17 +602,39 @@ class Supervisor:
                                                                                     "announce-then-hangup"):
             self._carry_out(call, call.flow.played(), ev)
 
+    def _hung_up(self, call: Call, ev: Optional[Event], why: str) -> None:
+        self.log.event(call.log_id, self.now(ev), "hangup", why)
+        if call.script is not None:
+            self.scripts.hung_up(call, ev)
+        if call.flow is not None and not call.flow.ended:
+            self._carry_out(call, call.flow.hung_up(), ev)
+        if call.queue is not None:
+            outcome = self._answered(call) if call.agent else "abandoned"
+        else:
+            outcome = call.flow.outcome if call.flow and call.flow.outcome else "abandoned"
+        # The line goes back on hook, ready for the next call.
+        if self._try(call, ev, lambda: self.engine.hangup(call.port)):
+            self._finish(call, ev, outcome)
+
+    def hang_up(self, call: Call, why: str) -> None:
+        """A call cut from outside (the manager interface's Hangup), ended as the
+        caller hanging up ends it."""
+        self._hung_up(call, None, why)
+
     # -- steps ---------------------------------------------------------------------
 
     def _begin(self, line: Line, ev: Event) -> Call:
-        call = Call(ev.channel, line, self.log.start(line.name, ev.channel, self.now(ev)), bank=self.bank)
+        call = Call(ev.channel, line, self.log.start(line.name, ev.channel, self.now(ev)), bank=self.bank,
+                    began=self.now(ev))
         self.calls[ev.channel] = call
+        self._manager("Newchannel", call)
         return call
 
     def _answer(self, call: Call, ev: Event) -> None:
         if not self._try(call, ev, lambda: self.engine.answer(call.port)):
             return
         self.log.answered(call.log_id, self.now(ev))
+        self._manager("Newstate", call)
         when = dt.datetime.fromtimestamp(self.now(ev), dt.timezone.utc)
         call.flow = CallFlow(self.office, call.caller, open_now=self.is_open(when), queue=call.line.queue)
         self._carry_out(call, call.flow.start(), ev)
@@ -645,6 +681,7 @@ class Supervisor:
         elif n.kind == "digits":
             menu, _, digits = n.detail.partition(":")
             self.log.digits(call.log_id, at, menu, digits)
+            self._manager("UserEvent", call, ("UserEvent", "MenuInput"), ("Menu", menu), ("Digits", digits))
         elif n.kind == "language":
             self.log.language(call.log_id, at, n.detail)
         elif n.kind != "end":
@@ -680,6 +717,10 @@ class Supervisor:
             at = self.clock(ev)
             if call.agent is not None:
                 self.waits[call.queue].handled(at - call.talk_from)
+                self._manager("AgentComplete", call, ("Queue", call.queue), *self._member(call.agent),
+                              ("HoldTime", round(call.talk_from - call.queued_at)),
+                              ("TalkTime", round(at - call.talk_from)),
+                              ("Reason", "agent" if call.agent_hung_up else "caller"))
                 # The agent's phone (or line) is released before the ACD may ring it again.
                 self._release_agent(call.agent)
                 self._acd(self.acd.ended(call.key, at), ev)
@@ -691,8 +732,14 @@ class Supervisor:
                                    f"{call.agent} {a.wrapup_until - at:.1f}")
             else:
                 self.waits[call.queue].abandoned(at - call.queued_at)
+                position = self.acd.position(call.key, at)
+                self._manager("QueueCallerAbandon", call, ("Queue", call.queue), ("Position", position),
+                              ("OriginalPosition", call.joined_position), ("HoldTime", round(at - call.queued_at)))
+                self._manager("QueueCallerLeave", call, ("Queue", call.queue),
+                              ("Count", len(self.acd.waiting(call.queue)) - 1), ("Position", position))
                 self._acd(self.acd.leave(call.key, at), ev)
         self.log.end(call.log_id, self.now(ev), outcome)
+        self._manager("Hangup", call, ("Cause", 16), ("Cause-txt", "Normal Clearing"))
         if self.on_end:
             self.on_end(call, outcome)
 
@@ -845,8 +892,43 @@ class Supervisor:
             self._agent_log(agent, op if not refused else "refused",
                             (reason or "paused" if op == "pause" else "") if not refused else f"{op}: {refused}",
                             source)
+        if not refused and op != "status":
+            self._member_event({"login": "QueueMemberAdded", "logout": "QueueMemberRemoved"}.get(
+                op, "QueueMemberPause"), agent)
         self.carry_out(commands)
         return self.acd.agents[agent].state, refused
+
+    # -- the manager interface's events ---------------------------------------------
+
+    def _manager(self, name: str, call: Optional[Call], *fields: Tuple[str, object]) -> None:
+        """An event for the manager interface in Asterisk's names, the call's channel
+        first; values go as they are (ami.render takes out what could break a line)."""
+        if self.on_manager_event is None:
+            return
+        head = ami.channel_fields(call) if call is not None else []
+        self.on_manager_event(name, head + [(k, str(v)) for k, v in fields])
+
+    def _member(self, agent: str) -> List[Tuple[str, str]]:
+        return [("Interface", f"Agent/{agent}"), ("MemberName", agent),
+                ("StateInterface", self.state_interface(agent))]
+
+    def state_interface(self, agent: str) -> str:
+        """Where the agent is reached, as an Asterisk channel name."""
+        if agent in self.phone_of:
+            return f"DAHDI/{self.line_of[self.phone_of[agent]].channel}"
+        if agent in self.number_of:
+            return f"Local/{self.number_of[agent]}@outside"
+        return f"Local/{self.extension_of.get(agent, agent)}@pbx"
+
+    def _member_event(self, name: str, agent: str) -> None:
+        """A queue member's event, once for each queue the agent is a member of."""
+        if self.on_manager_event is None or agent == OPERATOR:
+            return
+        for q in self.acd.queues.values():
+            for member, level in q.members:
+                if member == agent:
+                    self._manager(name, None, ("Queue", q.name), *ami.member_fields(
+                        agent, level, self.acd.agents[agent], self.state_interface(agent)))
 
     def _feature_event(self, agent: str, ev: Event) -> None:
         port = ev.channel
@@ -948,6 +1030,7 @@ class Supervisor:
             self._drop_leg(agent)
             if leg.state == "connected" and a.state == "on-call" and a.call in self.call_of:
                 call = self.call_of[a.call]
+                call.agent_hung_up = True
                 self.log.event(call.log_id, self.now(ev), "agent-hangup", agent)
                 if self._try(call, ev, lambda: self.engine.hangup(call.port)):
                     self._finish(call, ev, self._answered(call))
