@@ -27,7 +27,8 @@ Rules:
     line ends its key.
   - List actions answer "EventList: start", their items as events carrying the
     ActionID, then the <Action>Complete event with "EventList: Complete" and ListItems.
-  - Bounded: at most MAX_PENDING messages wait to be read, and a client that lets
+  - Bounded: at most MAX_PENDING messages wait to be served (the loop serves a few a
+    tick, tick(limit)), and a client that lets
     MAX_OUT bytes pile up unread is closed; events are never held for it, so a slow
     client costs the box nothing.
 """
@@ -98,7 +99,6 @@ class Spec:
 ACTIONS: Dict[str, Spec] = {s.name.lower(): s for s in (
     Spec("Status", ("system", "call", "reporting"), "StatusComplete", "Channel status will follow"),
     Spec("Hangup", ("system", "call")),
-    Spec("Originate", ("originate",)),
     Spec("QueueStatus", (), "QueueStatusComplete", "Queue status will follow"),
     Spec("QueueSummary", (), "QueueSummaryComplete", "Queue summary will follow"),
     Spec("QueueAdd", ("agent",)),
@@ -309,7 +309,8 @@ class Session:
 
     # bytes
 
-    def receive(self, data: bytes, now: float) -> None:
+    def receive(self, data: bytes, now: float, serve: bool = True) -> None:
+        """Bytes from the client, framed; its messages served now, or left for tick()."""
         if self.closed or self.closing:
             return
         for m in self.framer.feed(data):
@@ -317,9 +318,16 @@ class Session:
                 self._close()           # it sends without reading the answers
                 return
             self.pending.append(m)
-        self.tick(now)
+        if serve:
+            self.tick(now)
 
-    def tick(self, now: float) -> None:
+    def waiting(self) -> bool:
+        """Messages wait to be served."""
+        return bool(self.pending) and not (self.hold_until or self.closing or self.closed)
+
+    def tick(self, now: float, limit: Optional[int] = None) -> None:
+        """Time passing (a held answer due, a login overdue), and at most `limit` of the
+        waiting messages served (all of them: None)."""
         if self.closed:
             return
         if self.hold_until:
@@ -334,15 +342,19 @@ class Session:
             self._send(render([("Response", "Error"), ("Message", "Authentication timed out")]))
             self.closing = True
             return
-        while self.pending and not self.hold_until and not self.closing and not self.closed:
+        served = 0
+        while self.waiting() and (limit is None or served < limit):
+            served += 1
             m = self.pending.pop(0)
             if isinstance(m, str):
                 self._send(render([("Response", "Error"), ("Message", f"Malformed message: {m}")]))
             else:
                 self._handle(m, now)
 
-    def outgoing(self) -> bytes:
-        return bytes(self.out)
+    def outgoing(self) -> bytearray:
+        """What waits to be sent: the buffer itself, not a copy (it may be large), good
+        until sent() or the next receive()."""
+        return self.out
 
     def sent(self, n: int) -> None:
         del self.out[:n]

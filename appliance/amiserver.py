@@ -6,8 +6,10 @@ Rules:
     port say (the loopback unless set otherwise).
   - Nothing here waits: accept, recv and send are tried once a tick and what would
     block is left for the next. Every buffer is bounded (ami.py's rules); a client that
-    does not read what it is sent is dropped, never waited for, so the frames keep
-    their time whatever the clients do. At most MAX_CLIENTS at once.
+    does not read what it is sent is dropped, never waited for, and the clients'
+    actions are served in turn, one each, for at most SERVE_BUDGET_S of a tick (one
+    action at least): the rest wait for the next tick, so the frames keep their time
+    whatever the clients ask. At most MAX_CLIENTS at once.
   - Events come from the supervisor's on_manager_event, are rendered once and handed
     to every session; the queues' counts for QueueStatus (completed, abandoned, hold
     and talk times, service level) are kept from the same events since the box started.
@@ -24,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import socket
 import sys
+import time
 from typing import Dict, List, Tuple
 
 from appliance import ami
@@ -32,6 +35,7 @@ from appliance.supervisor import OPERATOR
 MAX_CLIENTS = 64
 READ_SIZE = 16 * 1024
 ACCEPTS_PER_TICK = 8
+SERVE_BUDGET_S = 0.004          # of a 20 ms frame
 SERVICE_LEVEL_S = 60.0          # a queue's service level when its configuration sets none
 
 
@@ -242,9 +246,6 @@ class ManagerBackend:
                 return [("Message", "Channel Hungup")]
         raise ami.ActionError("No such channel")
 
-    def _originate(self, m: ami.Message):
-        raise ami.ActionError("Originate is not served by this box")
-
 
 class ManagerServer:
     """The manager interface's listening socket and its clients, polled from the loop."""
@@ -257,6 +258,7 @@ class ManagerServer:
         self.guard = ami.Guard()
         self.sessions: Dict[int, ami.Session] = {}
         self.socks: Dict[int, socket.socket] = {}
+        self.turn = 0               # whose action is served first: each in turn
         self.sock = socket.socket(socket.AF_INET6 if ":" in settings.bind else socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -307,6 +309,7 @@ class ManagerServer:
             self.sessions[s.fileno()] = ami.Session(self.users, self.backend, self.guard, str(addr[0]), now,
                                                     self._log)
             self.socks[s.fileno()] = s
+        began = time.perf_counter()
         for fd, s in list(self.socks.items()):
             sess = self.sessions[fd]
             try:
@@ -314,12 +317,16 @@ class ManagerServer:
                 if not data:
                     self._drop(fd)
                     continue
-                sess.receive(data, now)
+                sess.receive(data, now, serve=False)
             except (BlockingIOError, InterruptedError):
-                sess.tick(now)
+                pass
             except OSError:
                 self._drop(fd)
                 continue
+            sess.tick(now, 0)
+        self._serve(now, began)
+        for fd, s in list(self.socks.items()):
+            sess = self.sessions[fd]
             out = sess.outgoing()
             if out:
                 try:
@@ -331,6 +338,24 @@ class ManagerServer:
                     continue
             if sess.done():
                 self._drop(fd)
+
+    def _serve(self, now: float, began: float) -> None:
+        """One action of each waiting client in turn, while the tick's budget lasts."""
+        fds = list(self.sessions)
+        if not fds:
+            return
+        self.turn = (self.turn + 1) % len(fds)
+        order = fds[self.turn:] + fds[:self.turn]
+        first = True
+        while True:
+            waiting = [fd for fd in order if self.sessions[fd].waiting()]
+            if not waiting:
+                return
+            for fd in waiting:
+                if not first and time.perf_counter() - began > SERVE_BUDGET_S:
+                    return
+                first = False
+                self.sessions[fd].tick(now, 1)
 
     def _drop(self, fd: int) -> None:
         self.sessions.pop(fd, None)
