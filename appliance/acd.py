@@ -42,6 +42,8 @@ Rules:
     A reserved agent who logs out or pauses loses the reservation, not the caller.
     Callbacks are never withdrawn (max_wait_s, leave_empty): one waiting has its own
     expiry, one called back was promised an agent.
+  - A call the box is asked to make into a queue joins like a callback, without a line
+    from the start (join_to_call).
   - Rejoin: a caller who hung up and calls again within the queue's window joins
     with their first join time (rejoin), and so gets their place back.
 """
@@ -206,6 +208,17 @@ class ACD:
         if call in self.callers:
             raise ACDError(f"call {call} is already queued")
         self.callers[call] = Caller(call, queue, at, priority)
+        return self._dispatch(at)
+
+    def join_to_call(self, call: str, queue: str, at: float) -> List[Command]:
+        """A caller the box is to call (the manager interface's Originate into a queue):
+        they join without a line, as to_callback() leaves a caller, and are called when
+        their turn comes and a line and an agent are free."""
+        if queue not in self.queues:
+            raise ACDError(f"no queue '{queue}'")
+        if call in self.callers:
+            raise ACDError(f"call {call} is already queued")
+        self.callers[call] = Caller(call, queue, at, lineless=True)
         return self._dispatch(at)
 
     def leave(self, call: str, at: float) -> List[Command]:

@@ -99,6 +99,7 @@ class Spec:
 ACTIONS: Dict[str, Spec] = {s.name.lower(): s for s in (
     Spec("Status", ("system", "call", "reporting"), "StatusComplete", "Channel status will follow"),
     Spec("Hangup", ("system", "call")),
+    Spec("Originate", ("originate",)),
     Spec("QueueStatus", (), "QueueStatusComplete", "Queue status will follow"),
     Spec("QueueSummary", (), "QueueSummaryComplete", "Queue summary will follow"),
     Spec("QueueAdd", ("agent",)),

@@ -24,6 +24,7 @@ Rules:
 from __future__ import annotations
 
 import dataclasses
+import re
 import socket
 import sys
 import time
@@ -55,10 +56,20 @@ class ManagerBackend:
     def __init__(self, box):
         self.box = box
         self.tallies: Dict[str, Tally] = {}
+        self.originated: Dict[int, str] = {}        # call-log row -> the Originate's ActionID
 
     @property
     def sup(self):
         return self.box.supervisor
+
+    def answering(self, name: str, fields: ami.Fields) -> ami.Fields:
+        """An OriginateResponse carries the ActionID of the Originate it answers."""
+        if name == "OriginateResponse":
+            row = int(dict(fields).get("Uniqueid", "0.0").rsplit(".", 1)[1])
+            aid = self.originated.pop(row, "")
+            if aid:
+                return [("ActionID", aid)] + fields
+        return fields
 
     def counted(self, name: str, fields: ami.Fields) -> None:
         """The queues' counts, from each event as it goes out."""
@@ -236,6 +247,34 @@ class ManagerBackend:
             self.sup._member_event("QueueMemberPenalty", agent)
         return [("Message", "Interface penalty set successfully")]
 
+    def _originate(self, m: ami.Message):
+        """A number called on a free line and, once the called party presses 1, put
+        through a queue (Application: Queue, Data: the queue): Channel is
+        Local/<number>@<context> or DAHDI/<group or line>/<number>. Always answered at
+        once; the result follows as an OriginateResponse event with the ActionID."""
+        channel = ami.get(m, "Channel")
+        number = ""
+        if channel.startswith("Local/"):
+            number = channel[len("Local/"):].split("@", 1)[0]
+        elif channel.startswith("DAHDI/") and channel.count("/") == 2:
+            number = channel.rsplit("/", 1)[1]
+        if not re.fullmatch(r"\+?[0-9]{3,20}", number):
+            raise ami.ActionError("Channel must be Local/<number>@<context> or DAHDI/<group>/<number>, "
+                                  "the number 3 to 20 digits")
+        if ami.get(m, "Application").lower() != "queue":
+            raise ami.ActionError("Only Application: Queue is served (Data: the queue)")
+        queue = ami.get(m, "Data").split(",", 1)[0].strip()
+        if self.sup.acd is None or queue not in self.sup.office.queues:
+            raise ami.ActionError(f"No such queue: {queue}")
+        row = self.sup.originate(number, queue)
+        aid = ami.get(m, "ActionID")
+        if aid:
+            self.originated[row] = aid
+            if len(self.originated) > 1000:
+                del self.originated[next(iter(self.originated))]
+        self.box.say(f"manager: calling {number} for queue {queue} (call #{row})")
+        return [("Message", "Originate successfully queued")]
+
     def _hangup(self, m: ami.Message):
         want = ami.get(m, "Channel")
         for call in list(self.sup.calls.values()):
@@ -280,6 +319,7 @@ class ManagerServer:
 
     def event(self, name: str, fields: ami.Fields) -> None:
         self.backend.counted(name, fields)
+        fields = self.backend.answering(name, fields)
         if not self.sessions:
             return
         cls, data = ami.event_bytes(name, fields)

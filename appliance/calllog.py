@@ -433,11 +433,13 @@ class CallLog:
         _presentation(presentation)
         return self._start(line, channel, at, caller, name, presentation, None)
 
-    def start_callback(self, of: int, at: float, number: str) -> int:
-        """The calls back to the caller of call `of` (a row of their own, linked to it);
-        returns its id. The row is committed now (held, on a full disk)."""
-        _int(of, "call id")
-        self.call(of)
+    def start_callback(self, of: Optional[int], at: float, number: str) -> int:
+        """The calls back to the caller of call `of` (a row of their own, linked to it;
+        None: a call asked for from outside, the manager interface's Originate); returns
+        its id. The row is committed now (held, on a full disk)."""
+        if of is not None:
+            _int(of, "call id")
+            self.call(of)
         at = _time(at, "start time")
         _text(number, "caller ID number")
         return self._start("callback", 0, at, number, "", "", of)

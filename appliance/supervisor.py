@@ -210,10 +210,11 @@ class CallbackJob:
     cb: cb_.Callback
     key: str                              # the ACD's name (of the call that asked)
     queue: str
-    origin: Call
+    origin: Optional[Call]                # None: asked for from outside (originate())
     language: str
     row: Optional[int] = None             # its own call-log row, once the asking call ended
     line: Optional[Call] = None           # the attempt under way
+    began: float = 0.0                    # epoch seconds its row started, when asked for from outside
 
 
 class Supervisor:
@@ -1252,6 +1253,21 @@ class Supervisor:
                     pass
         return n
 
+    def originate(self, number: str, queue: str) -> int:
+        """A call to a number put through a queue (the manager interface's Originate): a
+        callback that no call asked for. The ACD keeps an agent for it when its turn
+        comes, the box dials on a free line and asks the called party to press 1, who
+        then waits for that agent like any caller. Returns its call-log row."""
+        q = self.office.queues[queue]
+        at = self.clock()
+        row = self.log.start_callback(None, self.now(), number)
+        key = f"originate-{row}"
+        job = cb_.Callback(number, at, q.callback_tries, q.callback_retry_s, q.callback_expiry_s, q.callback_answer_s)
+        self.callbacks[key] = CallbackJob(job, key, queue, None, self.office.language, row=row, began=self.now())
+        self.log.event(row, self.now(), "callback-queued", f"{queue}: {number}")
+        self._acd(self.acd.join_to_call(key, queue, at), None)
+        return row
+
     def _callbacks_tick(self) -> None:
         at = self.clock()
         when = dt.datetime.fromtimestamp(self.now(), dt.timezone.utc)
@@ -1291,7 +1307,7 @@ class Supervisor:
                     if port is None:
                         raise EngineError("no free line to call back on")
                     call = Call(port, self.line_of[port], job.row, caller=c.number, bank=self.bank,
-                                queue=job.queue, acd_key=job.key, job=job)
+                                queue=job.queue, acd_key=job.key, job=job, began=job.began or self.now(ev))
                     job.line = call
                     self.calls[port] = call
                     self.log.event(job.row, self.now(ev), "dial", f"{call.line.name} {c.number}")
@@ -1318,6 +1334,8 @@ class Supervisor:
                     line.queued_at = at
                     line.announce = self.announcers[job.queue].join(at)
                     self.call_of[job.key] = line
+                    self._manager("OriginateResponse", line, ("Response", "Success"), ("Reason", 4),
+                                  ("Queue", job.queue))
                     if self._hold(line, ev):
                         self._acd(self.acd.callback_answered(job.key, at), ev)
                 elif isinstance(c, cb_.Finish):
@@ -1328,6 +1346,10 @@ class Supervisor:
                     if caller is not None:
                         self._acd(self.acd.leave(job.key, at), ev)
                     self.log.end(job.row, self.now(ev), c.outcome)
+                    if job.origin is None:
+                        self._manager("OriginateResponse", None, ("Response", "Failure"), ("Reason", 0),
+                                      ("Queue", job.queue), ("Uniqueid", ami.uniqueid(job.began, job.row)),
+                                      ("Exten", job.cb.number), ("Outcome", c.outcome))
             except EngineError as err:
                 self.log.event(job.row, self.now(ev), "error", str(err))
                 if job.line is not None and job.cb.state in ("dialling", "offering"):

@@ -302,6 +302,21 @@ def test_a_callback_keeps_its_place_and_reserves_an_agent_only_with_a_line_free(
     a.check()
 
 
+def test_a_call_to_make_joins_without_a_line_and_is_never_rung_before_it_has_one():
+    a = acd("linear")
+    a.login("ann", 0)
+    # An agent is free, but the caller has no line yet: ann is kept, not rung.
+    assert a.join_to_call("o1", "sales", 1) == [] and a.callers["o1"].lineless
+    assert a.lines_free(1, 2) == [Reserve("ann", "o1")]
+    assert a.callback_answered("o1", 10) == [Ring("ann", "o1")]
+    assert a.answered("ann", 12)[-1] == Connect("ann", "o1")
+    a.check()
+    with pytest.raises(ACDError, match="no queue 'nosuch'"):
+        a.join_to_call("o2", "nosuch", 13)
+    with pytest.raises(ACDError, match="already queued"):
+        a.join_to_call("o1", "sales", 13)
+
+
 def test_a_failed_attempt_frees_the_agent_at_once_and_waits_for_the_retry():
     a = acd("linear")
     a.login("ann", 0)

@@ -377,3 +377,46 @@ def test_a_thousand_malformed_messages_leave_the_box_answering_calls(running):
     assert [m["Channel"] for m in items] == ["DAHDI/3-1"]
     c.send(b"Action: Hangup\r\nChannel: DAHDI/3-1\r\n\r\n")
     running.until(lambda: running.box.ports["line2"] not in running.box.supervisor.calls)
+
+
+def test_originate_calls_a_number_and_puts_it_through_the_queue(running):
+    box = running.box
+    m = manager(running.port)
+    try:
+        seen = []
+        m.register_event("OriginateResponse", lambda ev, mgr: seen.append(ev))
+        m.register_event("AgentConnect", lambda ev, mgr: seen.append(ev))
+        # The exchange side of every line listens for the box seizing it and dialling.
+        running.do(lambda: [c.listen(tones=False, digits=True) for c in box.callers.values()])
+        r = m.send_action({"Action": "Originate", "Channel": "Local/0671234567@from-crm", "Application": "Queue",
+                           "Data": "support", "ActionID": "crm-42"})
+        assert r.get_header("Response") == "Success", r.headers
+        assert r.get_header("Message") == "Originate successfully queued"
+        bad = m.send_action({"Action": "Originate", "Channel": "Local/12\r\n@x", "Application": "Queue",
+                             "Data": "support"})
+        assert bad.get_header("Response") == "Error"
+        bad = m.send_action({"Action": "Originate", "Channel": "Local/0671234567@x", "Application": "Queue",
+                             "Data": "nosuch"})
+        assert bad.get_header("Message") == "No such queue: nosuch"
+        # ivan, first in support, is kept for it; the box dials on a free line.
+        running.until(lambda: box.supervisor.acd.agents["ivan"].state == "reserved")
+        job = running.do(lambda: next(iter(box.supervisor.callbacks.values())))
+        running.until(lambda: job.cb.state == "offering" and "callback_press_1" in job.line.heard)
+        exchange = running.do(lambda: next(c for c in box.callers.values() if c.port == job.line.port))
+        time.sleep(1.0)
+        running.do(lambda: exchange.press("1"))
+        running.until(lambda: box.phones["desk2"].state == "ringing")
+        running.do(lambda: box.phones["desk2"].answer())
+        running.until(lambda: len(seen) >= 2)
+        answered = next(e for e in seen if e.name == "OriginateResponse")
+        assert answered.get_header("Response") == "Success" and answered.get_header("ActionID") == "crm-42"
+        assert answered.get_header("CallerIDNum") == "0671234567"
+        connect = next(e for e in seen if e.name == "AgentConnect")
+        assert connect.get_header("MemberName") == "ivan"
+        assert connect.get_header("Uniqueid") == answered.get_header("Uniqueid")
+        row = int(answered.get_header("Uniqueid").rsplit(".", 1)[1])
+        running.do(lambda: exchange.hangup())
+        running.until(lambda: box.log.call(row).outcome is not None)
+        assert running.do(lambda: box.log.call(row).outcome) == "answered"
+    finally:
+        m.close()

@@ -548,6 +548,9 @@ def test_a_callback_is_a_row_of_its_own_linked_to_the_call_that_asked(tmp_path):
         assert log.call(asked).outcome == "callback"
         with pytest.raises(CallLogError):
             log.start_callback(asked + 99, T0, "1")
+        # A call asked for from outside (the manager interface's Originate) links to none.
+        made = log.start_callback(None, T0 + 400, "0671234567")
+        assert log.callback_of(made) is None and log.call(made).line == "callback"
 
 
 # --- a full disk ---
