@@ -19,7 +19,8 @@ Rules:
     configured member in and out (membership itself is the configuration's),
     QueuePause pauses and unpauses, QueuePenalty sets a member's level (penalty + 1)
     until the box restarts, Hangup cuts a call, Status and QueueStatus tell the calls
-    and queues as they are.
+    and queues as they are, Originate into a queue is a callback no caller asked for
+    (Supervisor.originate).
 """
 from __future__ import annotations
 

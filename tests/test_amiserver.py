@@ -420,3 +420,30 @@ def test_originate_calls_a_number_and_puts_it_through_the_queue(running):
         assert running.do(lambda: box.log.call(row).outcome) == "answered"
     finally:
         m.close()
+
+
+def test_what_the_caller_keys_in_a_menu_comes_as_a_user_event_for_a_screen_pop(running):
+    box = running.box
+    c = Raw(running.port)
+    assert c.login()["Response"] == "Success"
+    line = "line2"
+
+    def asked():
+        call = box.supervisor.calls.get(box.ports[line])
+        return call is not None and call.flow is not None and call.flow.waiting == "ask" \
+            and box.engine.state(box.ports[line]) in ("playing", "collecting")
+
+    running.do(lambda: box.callers[line].ring("0501234567", "PETRENKO O"))
+    for keys, menu in (("1", "sales"), ("2", "order")):
+        running.until(asked)
+        running.do(lambda: box.callers[line].press(keys))
+        running.until(lambda: box.supervisor.calls[box.ports[line]].flow.menu.name == menu)
+    running.until(asked)
+    running.do(lambda: box.callers[line].press("123456#"))
+    said = [c.until("UserEvent") for _ in range(3)]
+    # Each choice in each menu, and the entry at the end.
+    assert [(e["UserEvent"], e["Menu"], e["Digits"]) for e in said] == [
+        ("MenuInput", "main", "1"), ("MenuInput", "sales", "2"), ("MenuInput", "order", "123456")]
+    ev = said[-1]
+    assert ev["Privilege"] == "user,all" and ev["CallerIDNum"] == "0501234567"
+    assert ev["CallerIDName"] == "PETRENKO O" and ev["Channel"] == "DAHDI/3-1"
