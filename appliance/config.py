@@ -836,7 +836,6 @@ class _Validator:
         return Recordings(dir=os.path.normpath(folder) if folder else "",
                           max_s=self.number(t, p, "max_s", float, Recordings.max_s, 1.0, 86400.0))
 
-
     def ami(self, doc: Any) -> Ami:
         """The manager interface's address and users; a user's secret is at least 8
         characters (it guards the office's calls), their classes Asterisk's."""
