@@ -44,6 +44,11 @@ Rules:
     expiry, one called back was promised an agent.
   - A call the box is asked to make into a queue joins like a callback, without a line
     from the start (join_to_call).
+  - Click-to-call: an available agent the box calls out for (dialling_out) is "outbound",
+    busy, rung for nobody and holding no caller, until dialled_out() gives them their
+    wrap-up (their own, else the longest of their queues'), or sets them available at
+    once when the call never reached anyone. An outbound agent cannot log out or pause
+    until it is over.
   - Rejoin: a caller who hung up and calls again within the queue's window joins
     with their first join time (rejoin), and so gets their place back.
 """
@@ -55,7 +60,7 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
 
 STRATEGIES = ("ringall", "longest-idle", "round-robin", "fewest-calls", "least-talk", "linear", "random",
               "weighted-random")
-STATES = ("logged-out", "available", "ringing", "on-call", "wrap-up", "paused", "reserved")
+STATES = ("logged-out", "available", "ringing", "on-call", "wrap-up", "paused", "reserved", "outbound")
 
 
 class ACDError(Exception):
@@ -254,7 +259,7 @@ class ACD:
         are busy (ringing, on a call or in wrap-up): what a wait estimate goes by."""
         states = [self.agents[n].state for n, _ in self.queues[queue].members]
         staffed = sum(1 for st in states if st not in ("logged-out", "paused"))
-        busy = sum(1 for st in states if st in ("ringing", "on-call", "wrap-up", "reserved"))
+        busy = sum(1 for st in states if st in ("ringing", "on-call", "wrap-up", "reserved", "outbound"))
         return staffed, busy
 
     def empty(self, queue: str) -> bool:
@@ -295,7 +300,7 @@ class ACD:
         a = self._agent(agent)
         if a.state == "logged-out":
             raise ACDError(f"agent {agent} is not logged in")
-        if a.state == "on-call":
+        if a.state in ("on-call", "outbound"):
             raise ACDError(f"agent {agent} is on a call: log out after it")
         out = self._release_ring(a, at) + self._release_reservation(a)
         a.state, a.reason = "logged-out", ""
@@ -303,7 +308,7 @@ class ACD:
 
     def pause(self, agent: str, reason: str, at: float) -> List[Command]:
         a = self._agent(agent)
-        if a.state in ("logged-out", "on-call"):
+        if a.state in ("logged-out", "on-call", "outbound"):
             raise ACDError(f"agent {agent} cannot pause while {a.state}")
         out = self._release_ring(a, at) + self._release_reservation(a)
         a.state, a.reason = "paused", reason or "paused"
@@ -341,6 +346,31 @@ class ACD:
         wrap = a.spec.wrapup_s if a.spec.wrapup_s is not None else self.queues[c.queue].wrapup_s
         a.state, a.call, a.call_queue, a.wrapup_until = "wrap-up", None, None, at + wrap
         del self.callers[call]
+        return self.tick(at)
+
+    # -- click-to-call -------------------------------------------------------------------
+
+    def dialling_out(self, agent: str, at: float) -> List[Command]:
+        """The box calls out for an available agent: offered no caller until it ends."""
+        a = self._agent(agent)
+        if a.state != "available":
+            raise ACDError(f"agent {agent} is not available ({a.state})")
+        a.state, a.talk_from = "outbound", at
+        return []
+
+    def dialled_out(self, agent: str, at: float, connected: bool) -> List[Command]:
+        """The call out is over: wrap-up after a conversation, available at once if it
+        never reached anyone."""
+        a = self._agent(agent)
+        if a.state != "outbound":
+            raise ACDError(f"agent {agent} is not calling out ({a.state})")
+        if connected:
+            a.talk_s += at - a.talk_from
+            wraps = [q.wrapup_s for q in self.queues.values() if any(n == agent for n, _ in q.members)]
+            wrap = a.spec.wrapup_s if a.spec.wrapup_s is not None else max(wraps, default=0.0)
+            a.state, a.wrapup_until = "wrap-up", at + wrap
+        else:
+            a.state, a.idle_since = "available", at
         return self.tick(at)
 
     # -- callbacks and rejoin ------------------------------------------------------------

@@ -148,7 +148,7 @@ def event_bytes(name: str, fields: Fields) -> Tuple[str, bytes]:
 
 # An ACD agent's state as Asterisk's device state: 1 not in use, 2 in use, 5
 # unavailable, 6 ringing.
-DEVICE_STATUS = {"available": 1, "wrap-up": 1, "paused": 1, "on-call": 2, "reserved": 2, "ringing": 6,
+DEVICE_STATUS = {"available": 1, "wrap-up": 1, "paused": 1, "on-call": 2, "reserved": 2, "outbound": 2, "ringing": 6,
                  "logged-out": 5}
 
 
@@ -176,7 +176,7 @@ def member_fields(name: str, level: int, agent, state_interface: str) -> Fields:
     return [("MemberName", name), ("Interface", f"Agent/{name}"), ("StateInterface", state_interface),
             ("Membership", "static"), ("Penalty", str(level - 1)), ("CallsTaken", str(agent.calls)),
             ("LastCall", "0"), ("LastPause", "0"), ("LoginTime", "0"),
-            ("InCall", "1" if agent.state in ("on-call", "reserved") else "0"),
+            ("InCall", "1" if agent.state in ("on-call", "reserved", "outbound") else "0"),
             ("Status", str(DEVICE_STATUS.get(agent.state, 0))), ("Paused", "1" if paused else "0"),
             ("PausedReason", agent.reason if paused else ""), ("Wrapuptime", "0")]
 

@@ -20,7 +20,8 @@ Rules:
     QueuePause pauses and unpauses, QueuePenalty sets a member's level (penalty + 1)
     until the box restarts, Hangup cuts a call, Status and QueueStatus tell the calls
     and queues as they are, Originate into a queue is a callback no caller asked for
-    (Supervisor.originate).
+    (Supervisor.originate), Originate to an agent (Agent/<name>, or their phone's
+    DAHDI/<channel>) with an Exten is click-to-call (Supervisor.click_to_call).
 """
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ import time
 from typing import Dict, List, Tuple
 
 from appliance import ami
-from appliance.supervisor import OPERATOR
+from appliance.engine import CallerID
+from appliance.supervisor import OPERATOR, Refused
 
 MAX_CLIENTS = 64
 READ_SIZE = 16 * 1024
@@ -65,7 +67,7 @@ class ManagerBackend:
 
     def answering(self, name: str, fields: ami.Fields) -> ami.Fields:
         """An OriginateResponse carries the ActionID of the Originate it answers."""
-        if name == "OriginateResponse":
+        if name == "OriginateResponse" and all(k != "ActionID" for k, _ in fields):
             row = int(dict(fields).get("Uniqueid", "0.0").rsplit(".", 1)[1])
             aid = self.originated.pop(row, "")
             if aid:
@@ -254,6 +256,8 @@ class ManagerBackend:
         Local/<number>@<context> or DAHDI/<group or line>/<number>. Always answered at
         once; the result follows as an OriginateResponse event with the ActionID."""
         channel = ami.get(m, "Channel")
+        if channel.startswith("Agent/") or (channel.startswith("DAHDI/") and channel.count("/") == 1):
+            return self._click_to_call(m, channel)
         number = ""
         if channel.startswith("Local/"):
             number = channel[len("Local/"):].split("@", 1)[0]
@@ -274,6 +278,35 @@ class ManagerBackend:
             if len(self.originated) > 1000:
                 del self.originated[next(iter(self.originated))]
         self.box.say(f"manager: calling {number} for queue {queue} (call #{row})")
+        return [("Message", "Originate successfully queued")]
+
+    def _click_to_call(self, m: ami.Message, channel: str):
+        """The agent's phone rings (Timeout ms, 30 s by default); answered, the box calls
+        Exten for them on a free line. The result follows as an OriginateResponse."""
+        agent = channel[len("Agent/"):]
+        if channel.startswith("DAHDI/"):
+            want = channel[len("DAHDI/"):].removesuffix("-1")
+            agent = next((a for a, p in self.sup.phone_of.items() if str(self.sup.line_of[p].channel) == want), "")
+            if not agent:
+                raise ami.ActionError(f"No agent's phone on {channel}")
+        number = ami.get(m, "Exten")
+        if not number:
+            raise ami.ActionError("Need 'Exten' parameter: the number to call")
+        try:
+            timeout_s = int(ami.get(m, "Timeout") or 30000) / 1000.0
+        except ValueError:
+            raise ami.ActionError("Timeout must be milliseconds") from None
+        if not 0 < timeout_s <= 600:
+            raise ami.ActionError("Timeout must be 1 to 600000 ms")
+        shown = None
+        cid = re.fullmatch(r'\s*"?([^"<]*?)"?\s*<([^>]*)>\s*|([^<>]+)', ami.get(m, "CallerID"))
+        if cid:
+            shown = CallerID((cid.group(2) or cid.group(3) or "").strip(), (cid.group(1) or "").strip())
+        try:
+            self.sup.click_to_call(agent, number, timeout_s, shown, ami.get(m, "ActionID"))
+        except Refused as err:
+            raise ami.ActionError(str(err)) from None
+        self.box.say(f"manager: click-to-call {number} for {agent}")
         return [("Message", "Originate successfully queued")]
 
     def _hangup(self, m: ami.Message):

@@ -76,7 +76,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 from appliance.holding import LIMIT, Holding, Record
 
 OUTCOMES = ("completed", "answered", "invalid", "no-input", "abandoned", "after-hours", "blocked", "operator",
-            "interrupted", "error", "transferred", "callback", "no-answer", "expired")
+            "interrupted", "error", "transferred", "callback", "no-answer", "expired", "outbound")
 PRESENTATIONS = ("", "private", "unavailable")     # "" when the number was presented
 DTMF = "0123456789*#ABCD"
 APPLICATION_ID = 0x43414C4C                        # "CALL" in the file's header

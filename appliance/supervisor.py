@@ -60,6 +60,16 @@ Rules:
     like any caller. Failed attempts retry, and expire, as callback.py says; a waiting
     callback also expires when the office closes. Callbacks live in memory: a box that
     restarts loses them (their rows end as interrupted).
+  - Click-to-call (the manager interface's Originate to an agent): only an available
+    agent at a phone on the box. Their phone rings with the number as caller ID; the
+    ACD holds them "outbound", offered no caller. Answered within the time given, the
+    box takes a free line, dials the number (+ as the international prefix, as a
+    callback dials it) and bridges the phone to the line at once: an analog line gives
+    no answer signal, so the agent hears the call progress. That call is one call-log
+    row on the line, the number as its caller, ending "outbound" when either side
+    hangs up, which ends both; the agent then has their wrap-up. Not answered in time,
+    or no line free (the agent hears congestion), nothing was dialled: the agent log
+    says so, and the agent is available again at once.
   - Rejoin: a caller with a presented number who hangs up while waiting and calls the
     same queue again within its rejoin_s is told "welcome back" and joins as of their
     first join time.
@@ -76,6 +86,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Tuple
@@ -312,7 +323,11 @@ class Supervisor:
             line = self.line_of.get(ev.channel)
             if line is None:
                 continue
-            if ev.channel in self.agent_at:
+            if ev.channel in self.agent_at and self.agent_at[ev.channel] in self.clicks:
+                self._click_event(self.clicks[self.agent_at[ev.channel]], ev)
+            elif ev.channel in self.click_at:
+                self._click_event(self.clicks[self.click_at[ev.channel]], ev)
+            elif ev.channel in self.agent_at:
                 self._agent_event(self.agent_at[ev.channel], ev)
             elif ev.channel in self.leg_at:
                 self._leg_event(self.leg_at[ev.channel], ev)
@@ -324,6 +339,8 @@ class Supervisor:
             self.scripts.poll()
         if self.deferred or self.transferred:
             self._agents_tick()
+        if self.clicks:
+            self._clicks_tick()
         if self.acd is not None and (self.call_of or self.callbacks):
             if self.callbacks:
                 self._callbacks_tick()
@@ -757,6 +774,8 @@ class Supervisor:
         self.leg_at: Dict[int, str] = {}
         self.deferred: Dict[str, str] = {}       # agent -> call: a ring waiting for a phone or a line
         self.transferred: Dict[str, Tuple[str, float]] = {}     # call -> (agent, busy until)
+        self.clicks: Dict[str, "ClickCall"] = {}                     # by agent: a click-to-call
+        self.click_at: Dict[int, str] = {}                          # its line's port -> agent
 
     def _wrap_up_over(self) -> bool:
         at = self.clock()
@@ -775,7 +794,8 @@ class Supervisor:
         group from its first line, so they are the least likely to be rung meanwhile."""
         for ln in reversed(self.office.lines):
             port = self.ports.get(ln.name)
-            if ln.kind != "fxo" or port is None or port in self.calls or port in self.leg_at:
+            if (ln.kind != "fxo" or port is None or port in self.calls or port in self.leg_at
+                    or port in self.click_at):
                 continue
             try:
                 if self.engine.state(port) == "idle":
@@ -969,7 +989,7 @@ class Supervisor:
                 elif isinstance(c, featurecode.Request):
                     state, refused = self.agent_do(agent, c.op, c.reason, source)
                     a = self.acd.agents[agent]
-                    told = {"ringing": "busy", "on-call": "busy", "wrap-up": "busy"}.get(state, state)
+                    told = "busy" if state in ("ringing", "on-call", "wrap-up", "outbound") else state
                     if s is not None:
                         self._feature(agent, port, s.acted(told, a.reason, bool(refused)))
                 elif isinstance(c, (featurecode.Tell, featurecode.Refuse)):
@@ -1060,6 +1080,117 @@ class Supervisor:
             self.engine.hangup(leg.port)
         except EngineError:
             pass
+
+    # -- click-to-call ----------------------------------------------------------------
+
+    def click_to_call(self, agent: str, number: str, timeout_s: float = 30.0, shown: Optional[CallerID] = None,
+                      action_id: str = "") -> None:
+        """Ring an agent's phone, then call the number for them on a free line (the
+        manager interface's Originate to an agent). Raises Refused saying why not."""
+        if self.acd is None or agent not in self.acd.agents or agent == OPERATOR:
+            raise Refused(f"No such agent: {agent}")
+        if agent not in self.phone_of:
+            raise Refused(f"Click-to-call is not supported for agent {agent}: only an agent at a phone on the box")
+        if not re.fullmatch(r"\+?[0-9*#]+", number) or len(number) > 20:
+            raise Refused(f"Bad number {number!r}: 0-9, * and #, a leading + at most, 20 at most")
+        a = self.acd.agents[agent]
+        if a.state != "available":
+            raise Refused(f"Agent {agent} is not available ({a.state})")
+        port = self.phone_of[agent]
+        try:
+            if self.engine.state(port) != "idle":
+                raise Refused(f"Agent {agent}'s phone is off the hook")
+            self.engine.ring(port, shown or CallerID(number, ""))
+        except EngineError as err:      # an ArgumentError too: a caller ID too long for the phone
+            raise Refused(f"Agent {agent}'s phone cannot ring: {err}") from None
+        self._acd(self.acd.dialling_out(agent, self.clock()), None)
+        self.clicks[agent] = ClickCall(agent, number, port, self.clock() + timeout_s, action_id)
+        self._agent_log(agent, "click-to-call", number, "manager")
+
+    def _clicks_tick(self) -> None:
+        at = self.clock()
+        for cc in list(self.clicks.values()):
+            if cc.state == "ringing" and at >= cc.until:
+                try:
+                    self.engine.hangup(cc.phone)      # stops the ring
+                except EngineError:
+                    pass
+                self._click_failed(cc, 3, "no answer", None)
+
+    def _click_failed(self, cc: "ClickCall", reason: int, why: str, ev: Optional[Event]) -> None:
+        """Nothing was dialled: the agent is free again at once."""
+        del self.clicks[cc.agent]
+        self._agent_log(cc.agent, "click-to-call-failed", f"{cc.number}: {why}", "manager")
+        self._manager("OriginateResponse", None, *((("ActionID", cc.action_id),) if cc.action_id else ()),
+                      ("Response", "Failure"), ("Channel", f"Agent/{cc.agent}"), ("Exten", cc.number),
+                      ("Reason", reason), ("Message", why))
+        self._acd(self.acd.dialled_out(cc.agent, self.clock(ev), connected=False), ev)
+
+    def _click_event(self, cc: "ClickCall", ev: Event) -> None:
+        k, e = ev.kind, self.engine
+        if ev.channel == cc.phone and k == "offhook" and cc.state == "ringing":
+            self._click_answered(cc, ev)
+        elif cc.state == "connected" and k == "hangup":
+            self._click_end(cc, ev, "agent" if ev.channel == cc.phone else "far end")
+        elif ev.channel == cc.line_port and k == "dialed" and cc.state == "connected":
+            try:
+                # No answer signal comes on an analog line: the agent hears the progress,
+                # and from now on a busy tone there is the far end hanging up.
+                e.answer(cc.line_port)
+                e.bridge(cc.phone, cc.line_port)
+            except EngineError as err:
+                self.log.event(cc.row, self.now(ev), "error", str(err))
+                self._click_end(cc, ev, "error")
+                return
+            self.log.answered(cc.row, self.now(ev))
+            self._manager("OriginateResponse", cc.legs[0], *((("ActionID", cc.action_id),) if cc.action_id else ()),
+                          ("Response", "Success"), ("Exten", cc.number), ("Reason", 4))
+
+    def _click_answered(self, cc: "ClickCall", ev: Event) -> None:
+        e = self.engine
+        port = self._free_line()
+        if port is None:
+            try:
+                e.play(cc.phone, [Play.of_tone("congestion", 4000)])
+            except EngineError:
+                pass
+            self._click_failed(cc, 5, "no free line", ev)
+            return
+        line = self.line_of[port]
+        cc.state, cc.line_port = "connected", port
+        self.click_at[port] = cc.agent
+        cc.row = self.log.start(line.name, port, self.now(ev), caller=cc.number)
+        cc.legs = (Call(cc.phone, self.line_of[cc.phone], cc.row, caller=cc.number, began=self.now(ev)),
+                   Call(port, line, cc.row, caller=cc.number, began=self.now(ev)))
+        self.log.event(cc.row, self.now(ev), "click-to-call", cc.agent)
+        self.log.event(cc.row, self.now(ev), "dial", f"{line.name} {cc.number}")
+        for leg in cc.legs:
+            self._manager("Newchannel", leg)
+        try:
+            e.seize(port)
+            e.dial(port, cb_.dialable(cc.number))
+        except EngineError as err:
+            self.log.event(cc.row, self.now(ev), "error", str(err))
+            self._click_end(cc, ev, "error")
+
+    def _click_end(self, cc: "ClickCall", ev: Optional[Event], why: str) -> None:
+        """Either side hung up: both go down, and the agent has their wrap-up."""
+        del self.clicks[cc.agent]
+        self.click_at.pop(cc.line_port, None)
+        for port in (cc.phone, cc.line_port):
+            try:
+                self.engine.hangup(port)
+            except EngineError:
+                pass    # that side hung up itself
+        self.log.event(cc.row, self.now(ev), "hangup", why)
+        at = self.clock(ev)
+        self._acd(self.acd.dialled_out(cc.agent, at, connected=True), ev)
+        a = self.acd.agents[cc.agent]
+        if a.state == "wrap-up":
+            self.log.event(cc.row, self.now(ev), "wrap-up", f"{cc.agent} {a.wrapup_until - at:.1f}")
+        self.log.end(cc.row, self.now(ev), "outbound")
+        for leg in cc.legs:
+            self._manager("Hangup", leg, ("Cause", 16), ("Cause-txt", "Normal Clearing"))
 
     # -- agents at extensions of the PBX behind the lines ---------------------------
 
@@ -1246,7 +1377,8 @@ class Supervisor:
         n = 0
         for ln in self.office.lines:
             port = self.ports.get(ln.name)
-            if ln.kind == "fxo" and port is not None and port not in self.calls and port not in self.leg_at:
+            if (ln.kind == "fxo" and port is not None and port not in self.calls and port not in self.leg_at
+                    and port not in self.click_at):
                 try:
                     n += self.engine.state(port) == "idle"
                 except EngineError:
@@ -1376,6 +1508,24 @@ class Leg:
     port: int
     call: str                   # the ACD's key of the caller it is for
     state: str = "dialling"     # then offering (the prompt, waiting for the key), connected
+
+
+class Refused(Exception):
+    """A click-to-call the box will not make, and why."""
+
+
+@dataclass
+class ClickCall:
+    """A click-to-call: the agent's phone rung, then a line dialled to the number."""
+    agent: str
+    number: str
+    phone: int                  # the agent's phone's port
+    until: float                # engine seconds: the agent answers by then
+    action_id: str = ""         # the manager's, for its OriginateResponse
+    state: str = "ringing"      # then connected (a line taken and dialled)
+    line_port: int = -1
+    row: int = 0                # its call-log row, once it has a line
+    legs: Tuple[Call, ...] = ()  # the phone and the line, as channels
 
 
 def announce_policy(q: Queue) -> AnnouncePolicy:

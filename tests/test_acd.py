@@ -62,6 +62,34 @@ def test_answer_talk_wrapup_then_available():
     a.check()
 
 
+def test_calling_out_the_agent_is_offered_nobody_then_wraps_up():
+    a = acd(wrapup_s=10, support={"wrapup_s": 25})
+    a.login("ann", 0)
+    assert a.dialling_out("ann", 1) == []
+    assert rings(a.join("c1", "sales", 2)) == []         # ann is on her own call: c1 waits
+    assert a.staffing("sales") == (1, 1)
+    for refused in (lambda: a.pause("ann", "lunch", 3), lambda: a.logout("ann", 3),
+                    lambda: a.dialling_out("ann", 3)):
+        with pytest.raises(ACDError):
+            refused()
+    a.check()
+    assert rings(a.dialled_out("ann", 61, connected=True)) == []
+    assert a.agents["ann"].state == "wrap-up" and a.agents["ann"].talk_s == 60
+    assert rings(a.tick(85)) == [] and rings(a.tick(86)) == ["ann"]    # the longest of her queues' wrap-ups
+    a.check()
+
+
+def test_a_call_out_that_reached_nobody_frees_the_agent_at_once():
+    a = acd()
+    a.login("bob", 0)
+    a.dialling_out("bob", 1)
+    a.join("c1", "sales", 2)
+    assert rings(a.dialled_out("bob", 5, connected=False)) == ["bob"]
+    with pytest.raises(ACDError):
+        a.dialled_out("bob", 6, connected=False)
+    a.check()
+
+
 def test_agent_wrapup_of_their_own():
     a = acd(wrapup_s=10)
     a.login("cat", 0)
