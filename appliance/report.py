@@ -307,6 +307,8 @@ def _build(conn, path, calls: List[visits_.LoggedCall], tz, start: float, end: f
         c, vs = lc.call, lc.visits
         if c.line != CALLBACK_LINE:
             line_spans.append((c.line, c.start, min(c.end if c.end is not None else end, end)))
+        if c.outcome == "outbound":
+            continue        # a click-to-call: it took a line, but no caller was offered to the office
         in_queue = queue is None or any(v.queue == queue for v in vs)
         served = any(v.outcome == "answered" for v in vs)
         for v in vs:
@@ -524,7 +526,7 @@ def _unserved(conn, found, seen_by_caller, end: float) -> Tuple[Unserved, ...]:
 def _repeats(calls: Iterable[visits_.LoggedCall], queue: Optional[str]) -> Tuple[RepeatCaller, ...]:
     n: Dict[str, List[int]] = {}
     for lc in calls:
-        if lc.callback_of is not None or not lc.call.caller:
+        if lc.callback_of is not None or not lc.call.caller or lc.call.outcome == "outbound":
             continue
         if queue is not None and not any(v.queue == queue for v in lc.visits):
             continue

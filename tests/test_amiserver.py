@@ -17,6 +17,7 @@ from asterisk.manager import Manager, ManagerAuthException
 from appliance import ami, config
 from appliance.engine import Event
 from appliance.box import DEMO_OFFICE, Box, BoxError
+from tests.test_agents import keep_events
 
 pytestmark = pytest.mark.slow
 
@@ -418,6 +419,54 @@ def test_originate_calls_a_number_and_puts_it_through_the_queue(running):
         running.do(lambda: exchange.hangup())
         running.until(lambda: box.log.call(row).outcome is not None)
         assert running.do(lambda: box.log.call(row).outcome) == "answered"
+    finally:
+        m.close()
+
+
+def test_click_to_call_rings_the_agent_then_dials_the_number_for_them(running):
+    box = running.box
+    m = manager(running.port)
+    try:
+        seen = []
+        for name in ("OriginateResponse", "Newchannel", "Hangup"):
+            m.register_event(name, lambda ev, mgr: seen.append(ev))
+        running.do(lambda: [c.listen(tones=False, digits=True) for c in box.callers.values()])
+        running.do(lambda: keep_events(box))
+        bad = m.send_action({"Action": "Originate", "Channel": "Agent/nobody", "Exten": "0671234567"})
+        assert bad.get_header("Response") == "Error" and bad.get_header("Message") == "No such agent: nobody"
+        r = m.send_action({"Action": "Originate", "Channel": "Agent/ivan", "Exten": "0671234567",
+                           "Context": "from-crm", "Priority": "1", "ActionID": "c2c-7"})
+        assert r.get_header("Response") == "Success", r.headers
+        running.until(lambda: box.phones["desk2"].state == "ringing")
+        busy = m.send_action({"Action": "Originate", "Channel": "Agent/ivan", "Exten": "0671234567"})
+        assert busy.get_header("Message") == "Agent ivan is not available (outbound)"
+        running.do(lambda: box.phones["desk2"].answer())
+        running.until(lambda: any(e.name == "OriginateResponse" for e in seen))
+        answered = next(e for e in seen if e.name == "OriginateResponse")
+        assert answered.get_header("Response") == "Success" and answered.get_header("ActionID") == "c2c-7"
+        cc = running.do(lambda: box.supervisor.clicks["ivan"])
+        far = running.do(lambda: next(c for c in box.callers.values() if c.port == cc.line_port))
+        running.until(lambda: "".join(e.digit for e in far.events("digit")) == "0671234567")
+        assert running.do(lambda: box.engine.state(cc.phone)) == "bridged"
+        assert len([e for e in seen if e.name == "Newchannel"]) == 2
+        running.do(lambda: box.phones["desk2"].hangup())
+        running.until(lambda: box.log.call(cc.row).outcome is not None)
+        assert running.do(lambda: box.log.call(cc.row).outcome) == "outbound"
+        running.until(lambda: len([e for e in seen if e.name == "Hangup"]) == 2)
+        assert running.do(lambda: box.supervisor.acd.agents["ivan"].state) in ("wrap-up", "available")
+        # Logged out: refused; not answered within the Timeout: Failure, reason 3.
+        m.send_action({"Action": "QueueRemove", "Queue": "support", "Interface": "Agent/olena"})
+        out = m.send_action({"Action": "Originate", "Channel": "Agent/olena", "Exten": "0671234567"})
+        assert out.get_header("Message") == "Agent olena is not available (logged-out)"
+        m.send_action({"Action": "QueueAdd", "Queue": "support", "Interface": "Agent/olena"})
+        r = m.send_action({"Action": "Originate", "Channel": "DAHDI/%d-1" % running.do(
+            lambda: box.supervisor.line_of[box.supervisor.phone_of["olena"]].channel), "Exten": "0671234567",
+            "Timeout": "1500", "ActionID": "c2c-8"})
+        assert r.get_header("Response") == "Success", r.headers
+        running.until(lambda: any(e.get_header("ActionID") == "c2c-8" for e in seen if e.name == "OriginateResponse"))
+        failed = next(e for e in seen if e.name == "OriginateResponse" and e.get_header("ActionID") == "c2c-8")
+        assert failed.get_header("Response") == "Failure" and failed.get_header("Reason") == "3"
+        assert running.do(lambda: box.supervisor.acd.agents["olena"].state) == "available"
     finally:
         m.close()
 

@@ -243,6 +243,16 @@ def test_cdr_records_of_an_answered_an_unanswered_a_refused_and_a_call_back():
     ]
 
 
+def test_a_click_to_call_is_a_line_s_cdr_and_no_queue_log_line():
+    out = logged(11, [(0, "click-to-call", "ann"), (0, "dial", "line4 0671234567"), (3, "hangup", "far end")],
+                 outcome="outbound", start=0, end=63, answer=3, caller="0671234567", channel=4, line="line4",
+                 menus=())
+    assert queue_log([out], site=KYIV) == []
+    assert cdr_csv([out], KYIV) == [
+        '"","0671234567","s","","0671234567","DAHDI/4-1","","Answer","","2026-12-01 09:00:00",'
+        f'"2026-12-01 09:00:03","2026-12-01 09:01:03",63,60,"ANSWERED","DOCUMENTATION","{uid(11, 0)}","outbound"']
+
+
 def test_cdr_times_are_utc_without_the_office():
     lc = logged(7, [], outcome="completed", start=0, end=5, answer=1)
     assert '"2026-12-01 07:00:00","2026-12-01 07:00:01","2026-12-01 07:00:05",5,4' in cdr_record(lc)

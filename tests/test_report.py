@@ -379,6 +379,17 @@ def test_every_line_in_use_at_once(log):
     assert (r.all_lines_busy, [ln.line for ln in r.lines]) == (0, ["line1", "line2", "line3"])
 
 
+def test_a_click_to_call_takes_a_line_but_is_no_callers_call(log):
+    log.call(0, [(100, "hangup", "")], "completed", line="line1", caller="0671")
+    for at in (200, 400):               # the same number called out twice: no repeat caller
+        log.call(at, [(at, "click-to-call", "ann"), (at, "dial", "line2 0671"), (at + 5, "answer", ""),
+                      (at + 60, "hangup", "far end")], "outbound", line="line2", caller="0671")
+    path = log.close()
+    r = report.build(path, T0, T0 + 1000)
+    assert [(ln.line, ln.calls, ln.busy_s) for ln in r.lines] == [("line1", 1, 100), ("line2", 2, 120)]
+    assert r.menu_only == 1 and r.repeat_callers == () and sum(r.by_hour) == 1 and r.queues == ()
+
+
 def test_unserved_callers_and_who_was_served_later(log):
     day = 86400
     a = log.queued(3600, 30, answered=False, caller="0501")        # calls again in the range, unanswered,
