@@ -33,15 +33,13 @@ Rules (as on a router: a commit changes the box, a save its startup file):
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, List, Optional, Sequence
 
-from appliance import config
+from appliance import config, files
 from appliance.configtree import ConfigTree, TreeError
 
 KEEP = 20
@@ -103,31 +101,8 @@ class History:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Temporary file, fsync, rename, fsync of the directory. Keeps the file's mode."""
-    path = Path(path)
-    try:
-        mode = path.stat().st_mode & 0o777
-    except OSError:
-        mode = 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    dfd = os.open(str(path.parent), os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+    """The file whole or not at all, keeping its mode (files.write_whole)."""
+    files.write_whole(path, text)
 
 
 def problems_text(e: config.ConfigError, tree: ConfigTree) -> str:

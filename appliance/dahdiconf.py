@@ -18,10 +18,9 @@ Rules:
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from typing import List, Optional, Sequence, Tuple
 
+from appliance import files
 from appliance.cards import Issue, Profile
 from appliance.config import Office
 
@@ -138,28 +137,6 @@ def generate(office: Office, profile: Profile, modules: Sequence[str], config_na
 
 
 def write(path: str, text: str) -> None:
-    """Writes the file whole or not at all: a file beside it, synced, then renamed
-    over it, so DAHDI never reads half of one."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".system.conf.", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:
-        dfd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+    """Writes the file whole or not at all (files.write_whole), so DAHDI never reads
+    half of one."""
+    files.write_whole(path, text, mode=0o644)

@@ -25,10 +25,11 @@ import datetime as dt
 import hashlib
 import hmac
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
+
+from appliance import files
 
 MIN_LENGTH = 8
 MAX_TRIES = 5
@@ -103,20 +104,9 @@ def load(path: Path) -> Optional[str]:
 
 
 def save(path: Path, stored: str) -> None:
+    """The hash to its file, owner-only from its first byte, whole or not at all."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, (stored + "\n").encode("ascii"))
-        os.fsync(fd)
-        os.close(fd)
-        fd = -1
-        os.replace(tmp, path)
-    except BaseException:
-        if fd >= 0:
-            os.close(fd)
-        os.unlink(tmp)
-        raise
+    files.write_whole(path, stored + "\n", mode=0o600)
 
 
 def delay(failures: int) -> float:
