@@ -6,7 +6,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 BUILD := build
-SPANDSP_LIBS := -lspandsp -lm
+# libpri and openr2 carry the E1 spans' call signalling (ISDN PRI, MFC/R2).
+SPANDSP_LIBS := -lspandsp -lpri -lopenr2 -lm
 CFLAGS_COMMON := -std=gnu11 -Wall -Wextra -Werror -Inative
 ENGINE_SRC := $(filter-out native/ffi_build.py,$(wildcard native/*.c))
 CTEST_SRC := $(wildcard native/tests/test_*.c)

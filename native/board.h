@@ -61,8 +61,13 @@ enum board_event_type
     BEV_DTMF_DOWN = 10,     /* signalling-only: a digit began (text[0]) */
     BEV_DTMF_UP = 11,       /* signalling-only: a digit ended */
     BEV_CALLERID = 12,      /* signalling-only: caller ID "number\x1fname\x1fabsence" */
-    BEV_HEARD = 13          /* signalling-only: the peer started (a=kind, b=id) or stopped
+    BEV_HEARD = 13,         /* signalling-only: the peer started (a=kind, b=id) or stopped
                                (a=0) playing something */
+    BEV_CALLED = 14,        /* station: the number the caller dialled (E1: DNIS), text */
+    BEV_ANSWERED = 15,      /* station: the call this side placed was answered (E1 has
+                               answer supervision; analog lines do not) */
+    BEV_CLEARED = 16        /* station: the call this side placed failed before an answer
+                               (a = the network's cause) */
 };
 
 #define BOARD_TEXT_MAX 80

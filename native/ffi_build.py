@@ -22,7 +22,7 @@ ffibuilder.set_source(
     '#include "engine.h"\n#include "board_sim.h"\n#include "toneplan.h"\n#include "bench.h"\n',
     sources=sorted(os.path.relpath(p) for p in glob.glob(os.path.join(HERE, "*.c"))),
     include_dirs=[os.path.relpath(HERE)],
-    libraries=["spandsp", "m"],
+    libraries=["spandsp", "pri", "openr2", "m"],
     # The engine's tick calls across modules for every channel every 20 ms: link-time
     # optimisation inlines those calls, and hidden visibility lets it (only the module's
     # init function, which Python marks for export itself, leaves the library), so they
