@@ -335,7 +335,7 @@ static void r_free(board_t *b)
 static const struct board_ops replay_ops =
 {
     "replay", r_channels, r_kind, r_has_audio, r_set_law, r_read, r_write, r_hook,
-    r_get_event, r_oob, r_tick, r_free, NULL, NULL, NULL, NULL
+    r_get_event, r_oob, r_tick, r_free, NULL, NULL, NULL, NULL, NULL
 };
 
 static replay_t *replay_new(int n, const uint8_t *rec, int rec_frames)

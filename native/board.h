@@ -110,6 +110,9 @@ struct board_ops
        path's, decoded: the same law, the same coding. NULL: blocks of bytes only. */
     int (*read_linear)(board_t *b, int ch, int16_t *pcm);
     int (*write_linear)(board_t *b, int ch, const int16_t *pcm);
+    /* A number dialled in the line's signalling (E1) rather than as tones: 1 when the
+       board carried it, 0 when the line wants tones. NULL: tones always. */
+    int (*dial)(board_t *b, int ch, const char *digits);
 };
 
 struct board_s

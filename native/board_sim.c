@@ -413,7 +413,7 @@ static int s_echocan(board_t *b, int ch, int taps)
 static const struct board_ops sim_ops =
 {
     "sim", s_channels, s_kind, s_has_audio, s_set_law, s_read, s_write, s_hook,
-    s_get_event, s_oob, s_tick, s_free, s_echocan, s_pending, s_read_linear, s_write_linear
+    s_get_event, s_oob, s_tick, s_free, s_echocan, s_pending, s_read_linear, s_write_linear, NULL
 };
 
 board_t *board_sim_new(int nchannels, int audio)

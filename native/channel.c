@@ -193,10 +193,15 @@ static void dtmf_report(void *user, int code, int level, int delay)
     }
 }
 
+static void remote_hangup_why(struct engine_s *e, channel_t *c, int cause, int why)
+{
+    engine_emit(e, c, EV_HANGUP, cause, why, 0);
+    channel_reset(e, c, ST_HUNGUP, PLAY_STOPPED);
+}
+
 static void remote_hangup(struct engine_s *e, channel_t *c, int cause)
 {
-    engine_emit(e, c, EV_HANGUP, cause, 0, 0);
-    channel_reset(e, c, ST_HUNGUP, PLAY_STOPPED);
+    remote_hangup_why(e, c, cause, 0);
 }
 
 static void tone_report(void *user, int tone, int on)
@@ -508,6 +513,32 @@ void channel_signal(struct engine_s *e, channel_t *c, const board_event_t *ev)
     case BEV_LOOP_LOST:
         if (connected(c))
             remote_hangup(e, c, CAUSE_LOOP_BREAK);
+        else if (c->state == ST_RINGING && KIND_IS_STATION(c->kind))
+        {
+            /* E1 says the caller gave up before the answer; an analog line would only
+               have stopped ringing. */
+            engine_emit(e, c, EV_RING_TIMEOUT, c->ring_count, 0, 0);
+            channel_reset(e, c, ST_IDLE, PLAY_STOPPED);
+        }
+        break;
+    case BEV_CALLED:
+        if (KIND_IS_STATION(c->kind) && (c->state == ST_RINGING || c->state == ST_IDLE))
+        {
+            engine_event_t *out = engine_emit(e, c, EV_CALLED, 0, 0, 0);
+            if (out)
+            {
+                memcpy(out->text, ev->text, sizeof(out->text) - 1);
+                out->text[sizeof(out->text) - 1] = '\0';
+            }
+        }
+        break;
+    case BEV_ANSWERED:
+        if (connected(c))
+            engine_emit(e, c, EV_ANSWERED, 0, 0, 0);
+        break;
+    case BEV_CLEARED:
+        if (connected(c))
+            remote_hangup_why(e, c, CAUSE_CLEARED, ev->a);
         break;
     case BEV_POLARITY:
         if (c->state == ST_OFFHOOK)

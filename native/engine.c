@@ -551,6 +551,14 @@ int engine_dial(engine_t *e, int ch, const char *digits)
         return wrong_state(e, c, "dial while digits are still going out");
     if (c->player.active)
         channel_stop_play(e, c, PLAY_STOPPED);
+    if (e->board->ops->dial && (rc = e->board->ops->dial(e->board, ch, digits)) != 0)
+    {
+        if (rc < 0)
+            return fail(e, ERR_BOARD, "channel %d: the board could not place the call", ch);
+        /* The number went in the signalling: it is out at once. */
+        engine_emit(e, c, EV_DIALED, PLAY_COMPLETE, 0, 0);
+        return 0;
+    }
     memset(&st, 0, sizeof(st));
     st.type = PLAY_DIGITS;
     strcpy(st.digits, digits);

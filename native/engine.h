@@ -55,7 +55,9 @@ enum event_type
     EV_HEARD = 13,          /* signalling-only board: a = play_type (0 = stopped), b = id */
     EV_DIGITS_SENT = 14,    /* the digits queued with engine_send_digits are out */
     EV_POLARITY = 15,       /* battery reversal outside a connected call */
-    EV_DIALED = 16          /* engine_dial's digits are out */
+    EV_DIALED = 16,         /* engine_dial's digits are out */
+    EV_CALLED = 17,         /* text = the number the caller dialled (E1's DNIS) */
+    EV_ANSWERED = 18        /* the call placed on this line was answered (E1) */
 };
 
 enum hangup_cause
@@ -64,7 +66,8 @@ enum hangup_cause
     CAUSE_LOOP_BREAK = 2,       /* the exchange opened the loop */
     CAUSE_POLARITY = 3,         /* the exchange reversed the battery */
     CAUSE_BUSY_TONE = 4,        /* only busy tone told us */
-    CAUSE_CONGESTION_TONE = 5
+    CAUSE_CONGESTION_TONE = 5,
+    CAUSE_CLEARED = 6           /* the network cleared the call (E1); b = its cause */
 };
 
 enum play_end

@@ -4,9 +4,10 @@ enum line_state { ST_IDLE = 0, ST_RINGING = 1, ST_OFFHOOK = 2, ST_PLAYING = 3, S
 enum event_type { EV_RING = 1, EV_RING_TIMEOUT = 2, EV_CALLERID = 3, EV_OFFHOOK = 4, EV_HANGUP = 5,
                   EV_FLASH = 6, EV_DIGIT = 7, EV_COLLECTED = 8, EV_PLAY_DONE = 9, EV_TONE = 10,
                   EV_ALARM = 11, EV_NOALARM = 12, EV_HEARD = 13, EV_DIGITS_SENT = 14,
-                  EV_POLARITY = 15, EV_DIALED = 16 };
+                  EV_POLARITY = 15, EV_DIALED = 16,
+                  EV_CALLED = 17, EV_ANSWERED = 18 };
 enum hangup_cause { CAUSE_ONHOOK = 1, CAUSE_LOOP_BREAK = 2, CAUSE_POLARITY = 3, CAUSE_BUSY_TONE = 4,
-                    CAUSE_CONGESTION_TONE = 5 };
+                    CAUSE_CONGESTION_TONE = 5, CAUSE_CLEARED = 6 };
 enum play_end { PLAY_COMPLETE = 0, PLAY_INTERRUPTED = 1, PLAY_STOPPED = 2 };
 enum collect_end { COLLECT_MAX = 0, COLLECT_TERMINATOR = 1, COLLECT_TIMEOUT = 2, COLLECT_CANCELLED = 3 };
 enum detect_flags { DETECT_DTMF = 1, DETECT_TONES = 2, DETECT_BUSY_HANGUP = 4 };
