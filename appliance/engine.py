@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 import time
 from dataclasses import dataclass
-from typing import Iterable, Optional, Sequence
+from typing import Iterable, Optional, Sequence, Union
 
 import numpy as np
 
@@ -36,10 +36,12 @@ EVENTS = {
     lib.EV_DIGIT: "digit", lib.EV_COLLECTED: "collected", lib.EV_PLAY_DONE: "play-done",
     lib.EV_TONE: "tone", lib.EV_ALARM: "alarm", lib.EV_NOALARM: "noalarm", lib.EV_HEARD: "heard",
     lib.EV_DIGITS_SENT: "digits-sent", lib.EV_POLARITY: "polarity", lib.EV_DIALED: "dialed",
+    lib.EV_CALLED: "called", lib.EV_ANSWERED: "answered",
 }
 CAUSES = {
     lib.CAUSE_ONHOOK: "onhook", lib.CAUSE_LOOP_BREAK: "loop-break", lib.CAUSE_POLARITY: "polarity",
     lib.CAUSE_BUSY_TONE: "busy-tone", lib.CAUSE_CONGESTION_TONE: "congestion-tone",
+    lib.CAUSE_CLEARED: "cleared",
 }
 TONES = {"dial": lib.TONE_DIAL, "busy": lib.TONE_BUSY, "ringback": lib.TONE_RINGBACK,
          "congestion": lib.TONE_CONGESTION, "sit": lib.TONE_SIT}
@@ -278,6 +280,80 @@ class SimBoard:
         self._free()
 
 
+class DahdiError(Exception):
+    """DAHDI is missing, or a channel cannot be used as the configuration says."""
+
+
+@dataclass(frozen=True)
+class DahdiChannel:
+    """One DAHDI channel the box (or a line simulator) opens, and what it is to it."""
+    channo: int
+    kind: str                       # fxo | fxs (the box's ports); co | phone (far ends)
+    far_hangup: str = "loop-break"  # co: loop-break | busy-tone
+    e1_side: str = "user"           # an ISDN bearer: user (CPE) | network
+
+
+DAHDI_KINDS = {"fxo": lib.KIND_FXO, "fxs": lib.KIND_FXS, "co": lib.KIND_CO, "phone": lib.KIND_PHONE}
+FAR_HANGUPS = {"loop-break": lib.FAR_HANGUP_LOOP_BREAK, "busy-tone": lib.FAR_HANGUP_BUSY_TONE}
+E1_SIDES = {"user": lib.E1_USER, "network": lib.E1_NETWORK}
+
+
+class DahdiBoard:
+    """Real channels through DAHDI (native/board_dahdi.c): opened here, kept open until
+    the engine on them is closed; DAHDI's timer paces every run of the engine."""
+
+    def __init__(self, channels: Sequence[DahdiChannel], dev: str = "/dev/dahdi"):
+        self._ptr = None
+        self._engine = None
+        if not channels:
+            raise ArgumentError("the dahdi board needs at least one channel")
+        spec = ffi.new("dahdi_chan_spec_t[]", len(channels))
+        for s, c in zip(spec, channels):
+            s.channo = c.channo
+            s.kind = _choice(DAHDI_KINDS, c.kind, "channel kind")
+            s.far_hangup = _choice(FAR_HANGUPS, c.far_hangup, "far end's hangup")
+            s.e1_side = _choice(E1_SIDES, c.e1_side, "ISDN side")
+        err = ffi.new("char[]", 256)
+        ptr = lib.board_dahdi_new(dev.encode(), spec, len(channels), err, 256)
+        if ptr == ffi.NULL:
+            raise DahdiError(ffi.string(err).decode("utf-8", "replace"))
+        self._ptr = ptr
+        self.channels = len(channels)
+        self.audio = True
+        self.spec = list(channels)
+        self.number = {c.channo: i for i, c in enumerate(channels, start=1)}  # DAHDI's -> the board's
+
+    def _refused(self, what: str) -> DahdiError:
+        return DahdiError(f"{what}: {ffi.string(lib.board_dahdi_error(self._ptr)).decode('utf-8', 'replace')}")
+
+    def gains(self, channel: int, rx_db: float, tx_db: float) -> None:
+        if lib.board_dahdi_gains(self._ptr, channel, rx_db, tx_db) < 0:
+            raise self._refused(f"gains of channel {channel}")
+
+    def calling(self, channel: int, number: str) -> None:
+        """The number the calls placed on an E1 channel say they come from."""
+        if lib.board_dahdi_calling(self._ptr, channel, number.encode()) < 0:
+            raise self._refused(f"calling number of channel {channel}")
+
+    @property
+    def settled(self) -> bool:
+        """Whether DAHDI's 2 s ring debounce since the channels were opened has passed:
+        until then a ring on an FXO port is not seen."""
+        return bool(lib.board_dahdi_settled(self._ptr))
+
+    @property
+    def slips(self) -> int:
+        return int(lib.board_dahdi_slips(self._ptr))
+
+    def _free(self):
+        if self._ptr is not None and self._engine is None:
+            lib.board_free(self._ptr)
+        self._ptr = None
+
+    def __del__(self):
+        self._free()
+
+
 @dataclass
 class CallerID:
     number: str = ""
@@ -345,7 +421,7 @@ class ChannelConfig:
 class Engine:
     """The engine on one board. Close it (or use it as a context manager) to free it."""
 
-    def __init__(self, board: SimBoard):
+    def __init__(self, board: Union[SimBoard, DahdiBoard]):
         self._ptr = None
         if board._engine is not None:
             raise ArgumentError("this board already has an engine")

@@ -19,7 +19,7 @@ for name in CDEF_ORDER:
 
 ffibuilder.set_source(
     "appliance._engine",
-    '#include "engine.h"\n#include "board_sim.h"\n#include "toneplan.h"\n#include "bench.h"\n',
+    '#include "engine.h"\n#include "board_sim.h"\n#include "board_dahdi.h"\n#include "toneplan.h"\n#include "bench.h"\n',
     sources=sorted(os.path.relpath(p) for p in glob.glob(os.path.join(HERE, "*.c"))),
     include_dirs=[os.path.relpath(HERE)],
     libraries=["spandsp", "pri", "openr2", "m"],

@@ -1,4 +1,4 @@
-/* cffi declarations: board.h, board_sim.h, linemodel.h */
+/* cffi declarations: board.h, board_sim.h, board_dahdi.h, linemodel.h */
 enum chan_kind { KIND_NONE = 0, KIND_FXO = 1, KIND_FXS = 2, KIND_CO = 3, KIND_PHONE = 4 };
 typedef struct board_s board_t;
 enum hangup_signal { HANGUP_LOOP_BREAK = 0, HANGUP_POLARITY = 1, HANGUP_BUSY_TONE = 2 };
@@ -10,3 +10,12 @@ int board_sim_connect(board_t *b, int port, int far, int port_kind, const line_p
 int board_sim_set_line(board_t *b, int port, const line_params_t *p);
 int board_sim_alarm(board_t *b, int ch, int on);
 void board_free(board_t *b);
+enum dahdi_far_hangup { FAR_HANGUP_LOOP_BREAK = 0, FAR_HANGUP_BUSY_TONE = 2 };
+enum dahdi_e1_side { E1_USER = 0, E1_NETWORK = 1 };
+typedef struct { int32_t channo; int32_t kind; int32_t far_hangup; int32_t e1_side; } dahdi_chan_spec_t;
+board_t *board_dahdi_new(const char *dev, const dahdi_chan_spec_t *spec, int n, char *err, size_t errlen);
+int board_dahdi_gains(board_t *b, int ch, float rx_db, float tx_db);
+int board_dahdi_calling(board_t *b, int ch, const char *number);
+int board_dahdi_settled(board_t *b);
+long board_dahdi_slips(board_t *b);
+const char *board_dahdi_error(board_t *b);
