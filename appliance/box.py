@@ -5,6 +5,11 @@ Rules:
   - On the simulated board each line of the configuration gets a port with a far end
     (the exchange with a test caller on it; the operator's phone); the lines keep their
     order: the first fxo line of the file is the board's first line, and so on.
+  - On the dahdi board each line is the DAHDI channel its `channel` names; there are no
+    simulated far ends (test calls come from real lines), and DAHDI's timer paces the
+    frames. The box says it is ready only once DAHDI's ring debounce after opening
+    the channels has passed, so a line that rings from then on is heard from the first
+    ring.
   - The engine's clock drives everything; paced, it waits for real time between
     frames, which is the only wall-clock wait. `seconds` stops the box after that much
     engine time; a person stops it with `quit` or Ctrl-C.
@@ -42,7 +47,7 @@ from appliance import __version__, commits, config, control, notify
 from appliance.amiserver import ManagerServer
 from appliance.calllog import CallLog, CallLogError
 from appliance.commits import CommitError
-from appliance.engine import FRAME_MS, Event, Line as LineModel, Play
+from appliance.engine import FRAME_MS, DahdiBoard, DahdiChannel, DahdiError, Engine, Event, Line as LineModel, Play
 from appliance.localconsole import LocalConsole
 from appliance.prompts import PromptLibrary, PromptLoadError
 from appliance.shell import Shell
@@ -84,26 +89,40 @@ def default_log() -> Path:
 
 class Box:
     def __init__(self, office: config.Office, log_path: Path, out: TextIO = sys.stdout,
-                 library: Optional[PromptLibrary] = None, history: Optional[Path] = None):
+                 library: Optional[PromptLibrary] = None, history: Optional[Path] = None,
+                 board: str = "sim", dahdi_dev: str = "/dev/dahdi"):
         self.office = office
         self.out = out
         self.library = library or PromptLibrary()
-        fxo = [ln for ln in office.lines if ln.kind == "fxo"]
-        fxs = [ln for ln in office.lines if ln.kind == "fxs"]
-        self.sim = SimOffice(lines=len(fxo), phones=len(fxs), line=SIM_LINE)
-        self.engine = self.sim.engine
-        self.ports: Dict[str, int] = {ln.name: p for ln, p in zip(fxo, self.sim.lines)}
-        self.ports.update({ln.name: p for ln, p in zip(fxs, self.sim.phones)})
-        self.callers: Dict[str, Caller] = {ln.name: c for ln, c in zip(fxo, self.sim.callers)}
-        self.phones: Dict[str, Phone] = {ln.name: a for ln, a in zip(fxs, self.sim.agents)}
+        self.board_name = board
+        self.sim: Optional[SimOffice] = None
+        self.dahdi: Optional[DahdiBoard] = None
+        self.callers: Dict[str, Caller] = {}
+        self.phones: Dict[str, Phone] = {}
+        if board == "dahdi":
+            try:
+                self.dahdi = DahdiBoard([DahdiChannel(ln.channel, ln.kind) for ln in office.lines], dahdi_dev)
+            except DahdiError as e:
+                raise BoxError(f"the dahdi board: {e}") from None
+            self.engine = Engine(self.dahdi)
+            self.ports: Dict[str, int] = {ln.name: self.dahdi.number[ln.channel] for ln in office.lines}
+        else:
+            fxo = [ln for ln in office.lines if ln.kind == "fxo"]
+            fxs = [ln for ln in office.lines if ln.kind == "fxs"]
+            self.sim = SimOffice(lines=len(fxo), phones=len(fxs), line=SIM_LINE)
+            self.engine = self.sim.engine
+            self.ports = {ln.name: p for ln, p in zip(fxo, self.sim.lines)}
+            self.ports.update({ln.name: p for ln, p in zip(fxs, self.sim.phones)})
+            self.callers = {ln.name: c for ln, c in zip(fxo, self.sim.callers)}
+            self.phones = {ln.name: a for ln, a in zip(fxs, self.sim.agents)}
+            for ln in office.lines:
+                far = self.ports[ln.name] + 1
+                self.engine.configure(far, law=ln.law, plan=ln.plan)
         self.names = {p: n for n, p in self.ports.items()}
-        for ln in office.lines:
-            far = self.ports[ln.name] + 1
-            self.engine.configure(far, law=ln.law, plan=ln.plan)
         try:
             self.log = CallLog.open(log_path)
         except CallLogError as e:
-            self.sim.close()
+            self._close_board()
             raise BoxError(str(e)) from None
         try:
             self.bank = PromptBank(office, self.library, self.engine)
@@ -113,6 +132,15 @@ class Box:
         self.supervisor = Supervisor(office, self.engine, self.ports, self.bank, self.log,
                                      wall_offset=time.time(), on_play=self._heard, on_end=self._ended,
                                      library=self.library, on_alarm=self._alarm)
+        if self.dahdi is not None:
+            # After the supervisor set each channel's law: the tables are in it.
+            try:
+                for ln in office.lines:
+                    if ln.rx_gain_db or ln.tx_gain_db:
+                        self.dahdi.gains(self.ports[ln.name], ln.rx_gain_db, ln.tx_gain_db)
+            except DahdiError as e:
+                self.close()
+                raise BoxError(f"the dahdi board: {e}") from None
         self.test_caller: Optional[str] = None      # the line of the latest test call
         self.running = True
         self.restarting = False
@@ -165,7 +193,17 @@ class Box:
                 self.say(f"call log: {self.log.held} held record(s) could not be written before the stop "
                          f"({self.log.trouble}) and are lost")
         finally:
+            self._close_board()
+
+    def _close_board(self) -> None:
+        if self.sim is not None:
             self.sim.close()
+        else:
+            self.engine.close()
+
+    @property
+    def board_text(self) -> str:
+        return "the simulated board" if self.sim is not None else "DAHDI's cards"
 
     # -- output --------------------------------------------------------------------
 
@@ -273,7 +311,7 @@ class Box:
             return f"{line} is being tested already"
         if port in self.supervisor.calls or self.engine.state(port) != "idle":
             return f"{line} is busy ({self.engine.state(port)}): test it when it is idle"
-        self.line_tests[line] = LineTest(port, port + 1, session, self.engine.now_ms)
+        self.line_tests[line] = LineTest(port, port + 1 if self.sim is not None else 0, session, self.engine.now_ms)
         self.engine.tap(port, True)
         self.engine.seize(port)
         self._tell(line, "test: off-hook, listening for dial tone", session=session)
@@ -324,9 +362,16 @@ class Box:
         term = _on_sigterm(self)
         manager = notify.Notifier.from_environ()
 
+        listening = [self.dahdi is None]
+
         def ticked(box: "Box") -> None:
             if tick:
                 tick(box)
+            if not listening[0]:
+                if not box.dahdi.settled:
+                    return
+                listening[0] = True
+                box.say(f"{len(box.ports)} channels open on DAHDI and listening for rings")
             manager.frame(box.engine.now_ms, lambda: f"{box.office.name}: {len(box.ports)} lines up")
         try:
             self._loop(seconds, paced, commands, ticked, hup, started, start_ms)
@@ -341,7 +386,8 @@ class Box:
         frames = 0
         while self.running and (seconds is None or self.engine.now_ms - start_ms < seconds * 1000):
             batch = self.engine.run(1)
-            self.sim.feed(batch)
+            if self.sim is not None:
+                self.sim.feed(batch)
             for ev in batch.events:
                 self._show_event(ev)
             if self.line_tests:
@@ -365,7 +411,8 @@ class Box:
             if tick:
                 tick(self)
             frames += 1
-            if paced:
+            # DAHDI's timer has paced the frame already.
+            if paced and self.sim is not None:
                 delay = started + frames * FRAME_MS / 1000.0 - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
@@ -397,7 +444,7 @@ class BoxControlAdapter:
                  False: "as closed (set at the console)"}[sup.hours_override]
         up = int(time.time() - self.started)
         return [("office", f"{b.office.name} ({b.office.path})"),
-                ("firmware", f"appliance {__version__} on the simulated board, up {up // 3600}h{up % 3600 // 60:02d}"),
+                ("firmware", f"appliance {__version__} on {b.board_text}, up {up // 3600}h{up % 3600 // 60:02d}"),
                 ("lines", f"{len(fxo)} exchange lines, {busy} with a call; "
                           f"{len(b.office.lines) - len(fxo)} phone ports"),
                 ("calls", f"{len(sup.calls)} in progress, {waiting} waiting in queues"),
@@ -409,7 +456,7 @@ class BoxControlAdapter:
 
     def version(self) -> List[tuple]:
         import platform
-        return [("firmware", f"appliance {__version__}"), ("board", "simulated (sim)"),
+        return [("firmware", f"appliance {__version__}"), ("board", "simulated (sim)" if self.box.sim is not None else "DAHDI (dahdi)"),
                 ("python", platform.python_version()), ("system", f"{platform.system()} {platform.release()}")]
 
     def lines(self) -> List[dict]:
@@ -530,6 +577,8 @@ class BoxControlAdapter:
 
     def test_call(self, line: str, number: str, name: str, session: int) -> str:
         b = self.box
+        if b.sim is None:
+            return "test calls are for the simulated board: on DAHDI's cards, call the line from a phone"
         if line not in b.callers:
             return f"{line} is a phone port; test calls come in on the lines"
         if line in b.line_tests or b.ports[line] in b.supervisor.calls:
@@ -731,7 +780,8 @@ def read_lines(stream: TextIO, into: queue.Queue) -> threading.Thread:
 
 
 def run(config_path: Optional[str], log_path: Optional[str], seconds: Optional[float], paced: bool = True,
-        out: TextIO = sys.stdout, inp: Optional[TextIO] = sys.stdin, control_path: Optional[str] = None) -> int:
+        out: TextIO = sys.stdout, inp: Optional[TextIO] = sys.stdin, control_path: Optional[str] = None,
+        board: str = "sim", dahdi_dev: str = "/dev/dahdi") -> int:
     """The box until it stops; its exit status (RESTART_STATUS after `restart`). On a
     terminal the console edits lines as a serial console does (localconsole)."""
     try:
@@ -742,7 +792,7 @@ def run(config_path: Optional[str], log_path: Optional[str], seconds: Optional[f
     if inp is sys.stdin and out is sys.stdout and _terminal(inp) and _terminal(out):
         local = LocalConsole(inp.fileno(), out.fileno())
         out = local.screen
-    box = Box(office, Path(log_path) if log_path else default_log(), out=out)
+    box = Box(office, Path(log_path) if log_path else default_log(), out=out, board=board, dahdi_dev=dahdi_dev)
     try:
         where = control_path or control.default_path()
         if where:
@@ -755,14 +805,15 @@ def run(config_path: Optional[str], log_path: Optional[str], seconds: Optional[f
         if local is not None:
             # Raw mode before the first line: the box's lines then come above the prompt.
             local.start(Shell(box.control, user="console"), box.supervisor.now, lambda: setattr(box, "running", False))
-        box.say(f"{office.name}: {len(office.lines)} lines on the simulated board, "
+        box.say(f"{office.name}: {len(office.lines)} lines on {box.board_text}, "
                 f"languages {', '.join(office.languages)}; type 'help' or ? for the console's commands"
                 + (f"; consoles connect at {box.server.path}" if box.server else ""))
         lines = [ln.name for ln in office.lines if ln.kind == "fxo"]
         if not office.hours.open_at(dt.datetime.now(dt.timezone.utc)):
             box.say("the office is closed now by its hours: callers hear the after-hours path; "
                     "type 'hours open' to try the menus as in business hours")
-        box.say(f"try: test call {lines[0]} 0501234567, then press 1" if lines else "no lines to call")
+        if box.sim is not None:
+            box.say(f"try: test call {lines[0]} 0501234567, then press 1" if lines else "no lines to call")
         if local is not None:
             box.run(seconds, paced=paced, tick=local.poll)
         else:

@@ -132,7 +132,19 @@ MIGRATIONS: List[str] = [
     ALTER TABLE calls ADD COLUMN callback_of INTEGER REFERENCES calls (id);
     CREATE INDEX calls_by_callback_of ON calls (callback_of) WHERE callback_of IS NOT NULL;
     """,
+    # Lines and phone ports going out of service and back: a span's alarm, a card's port.
+    """
+    CREATE TABLE line_events (
+        id     INTEGER PRIMARY KEY,
+        at     REAL    NOT NULL,
+        line   TEXT    NOT NULL,
+        kind   TEXT    NOT NULL,        -- out-of-service | in-service
+        detail TEXT    NOT NULL DEFAULT ''
+    );
+    CREATE INDEX line_events_by_at ON line_events (at);
+    """,
 ]
+LINE_EVENT_KINDS = ("out-of-service", "in-service")
 
 _NAMES = ("id", "line", "channel", "caller", "caller_name", "presentation", "started", "answered", "ended",
           "menus", "digits", "outcome", "language")
@@ -192,6 +204,14 @@ class Call:
 class CallEvent:
     call: int
     at: float
+    kind: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class LineEvent:
+    at: float
+    line: str
     kind: str
     detail: str = ""
 
@@ -569,6 +589,26 @@ class CallLog:
                           "ORDER BY id DESC LIMIT ?", args + [-1 if limit is None else limit])
         return [AgentEvent(*r) for r in reversed(rows)]
 
+    # --- lines ---
+
+    def line_event(self, line: str, at: float, kind: str, detail: str = "") -> None:
+        """A line or phone port going out of service or back; committed now."""
+        _text(line, "line", empty=False)
+        if kind not in LINE_EVENT_KINDS:
+            raise CallLogError(f"line {line}: unknown line event {kind!r}; choose one of: {', '.join(LINE_EVENT_KINDS)}")
+        _text(detail, "detail")
+        at = _time(at, "line event time")
+        insert = "INSERT INTO line_events (at, line, kind, detail) VALUES (?, ?, ?, ?)"
+        self._put(f"noting line {line} {kind}", Record(None, _Write(((insert, ((at, line, kind, detail),)),))), at)
+
+    def line_events(self, limit: Optional[int] = None) -> List[LineEvent]:
+        """Lines' events in the order they happened: the latest `limit` of them."""
+        if limit is not None and _int(limit, "limit") < 1:
+            raise CallLogError(f"limit must be at least 1, not {limit}")
+        rows = self._read("listing lines' events", "SELECT at, line, kind, detail FROM line_events "
+                          "ORDER BY id DESC LIMIT ?", [-1 if limit is None else limit])
+        return [LineEvent(*r) for r in reversed(rows)]
+
     # --- retention ---
 
     def housekeeping(self, at: float, keep_days: float, max_mb: float) -> bool:
@@ -596,6 +636,8 @@ class CallLog:
                 conn.execute(f"UPDATE calls SET callback_of = NULL WHERE callback_of IN ({marks})", doomed)
                 conn.execute(f"DELETE FROM events WHERE call IN ({marks})", doomed)
                 conn.execute(f"DELETE FROM calls WHERE id IN ({marks})", doomed)
+            conn.execute("DELETE FROM line_events WHERE id IN (SELECT id FROM line_events WHERE at < ? "
+                         "ORDER BY id LIMIT ?)", (cut, PRUNE_AGENT_EVENTS))
             gone = conn.execute("DELETE FROM agent_events WHERE id IN (SELECT id FROM agent_events WHERE at < ? "
                                 "ORDER BY id LIMIT ?)", (cut, PRUNE_AGENT_EVENTS)).rowcount
         if doomed or gone:

@@ -46,7 +46,12 @@ def _run(args) -> int:
     from appliance import box
 
     try:
-        return box.run(args.config, args.log, args.seconds, paced=not args.fast, control_path=args.control)
+        if args.board == "dahdi" and args.fast:
+            print("appliance run: --fast is for the simulated board: DAHDI's cards keep their own time",
+                  file=sys.stderr)
+            return 2
+        return box.run(args.config, args.log, args.seconds, paced=not args.fast, control_path=args.control,
+                       board=args.board, dahdi_dev=args.dahdi_dev)
     except box.BoxError as e:
         print(f"appliance run: {e}", file=sys.stderr)
         return 1
@@ -341,12 +346,15 @@ def main(argv=None) -> int:
     p.add_argument("file")
     p.set_defaults(func=_check_config)
 
-    p = sub.add_parser("run", help="run the box on the simulated board, with a console for test calls",
+    p = sub.add_parser("run", help="run the box: on the telephony cards, or on the simulated board for test calls",
                        description="Run an office (the bundled demo office unless --config is given) on the "
-                                   "simulated board. The installer's console reads commands from standard input "
+                                   "simulated board, or with --board dahdi on the cards' DAHDI channels its lines "
+                                   "name. The installer's console reads commands from standard input "
                                    "and serves console sessions on a Unix socket: type 'help' or ?.")
     p.add_argument("--config", help="the office's TOML file (default: the demo office)")
-    p.add_argument("--board", choices=["sim"], default="sim", help="the board: sim (the simulated one)")
+    p.add_argument("--board", choices=["sim", "dahdi"], default="sim",
+                   help="the board: sim (the simulated one, with test callers) or dahdi (the cards)")
+    p.add_argument("--dahdi-dev", default="/dev/dahdi", metavar="DIR", help="DAHDI's device folder (default /dev/dahdi)")
     p.add_argument("--log", help="the call log's file (default: $STATE_DIRECTORY or ~/.local/state/appliance)")
     p.add_argument("--for", dest="seconds", type=float, help="stop by itself after this many seconds")
     p.add_argument("--fast", action="store_true", help="run the clock free instead of in real time")

@@ -18,7 +18,8 @@ The file, by section (see board/demo-office.toml for a full example):
                   operator (the phone port that takes operator calls, or none)
   [[line]]        name, channel, kind (fxo | fxs), law, plan, rings, callerid,
                   callerid_when, queue (fxo only: calls on the line skip the menus
-                  and join this queue at once)
+                  and join this queue at once), rx_gain_db and tx_gain_db (DAHDI's
+                  gain on what the box hears and sends, -24 to 24)
   [prompts.NAME]  per language: "text to speak", {sound = "pack-name"}, {file = "path"},
                   {say = "text", in = "ru"} (text in another language's voice), or a
                   list of these played one after another
@@ -149,7 +150,8 @@ SECTION_KEYS: Dict[str, Tuple[str, ...]] = {
     "": ("office", "line", "prompts", "menu", "hours", "callerid", "queue", "agent", "features", "calllog",
          "recordings", "board", "ami"),
     "office": ("name", "timezone", "languages", "entry", "operator"),
-    "line": ("name", "channel", "kind", "law", "plan", "rings", "callerid", "callerid_when", "queue"),
+    "line": ("name", "channel", "kind", "law", "plan", "rings", "callerid", "callerid_when", "queue",
+             "rx_gain_db", "tx_gain_db"),
     "prompts.*": LANGUAGES,
     "menu.*": MENU_KEYS,
     "menu.*.collect": ("min", "max", "terminator", "interdigit_s", "pattern", "then"),
@@ -209,6 +211,9 @@ class Line:
     callerid: str = "v23"
     callerid_when: str = "after-first-ring"
     queue: Optional[str] = None         # calls skip the menus and join it
+    # DAHDI's gain tables on the channel: what the box hears, what it sends (dB).
+    rx_gain_db: float = 0.0
+    tx_gain_db: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -995,6 +1000,8 @@ class _Validator:
                 callerid=self.choice(t, p, "callerid", CALLERID, "v23"),
                 callerid_when=self.choice(t, p, "callerid_when", CALLERID_WHEN, "after-first-ring"),
                 queue=self.get(t, p, "queue", str, None),
+                rx_gain_db=self.number(t, p, "rx_gain_db", float, 0.0, -24.0, 24.0),
+                tx_gain_db=self.number(t, p, "tx_gain_db", float, 0.0, -24.0, 24.0),
             )
             if ln.name in names:
                 self.bad(p + ("name",), f"'{ln.name}' is already the name of line {names[ln.name] + 1}")

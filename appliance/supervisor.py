@@ -175,6 +175,7 @@ class Call:
     line: Line
     log_id: int
     caller: str = ""
+    dialled: str = ""           # the number the caller dialled, where the line says it (E1)
     name: str = ""
     presentation: str = ""
     flow: Optional[CallFlow] = None
@@ -323,7 +324,9 @@ class Supervisor:
             line = self.line_of.get(ev.channel)
             if line is None:
                 continue
-            if ev.channel in self.agent_at and self.agent_at[ev.channel] in self.clicks:
+            if ev.kind in ("alarm", "noalarm"):
+                self._line_service(line, ev)
+            elif ev.channel in self.agent_at and self.agent_at[ev.channel] in self.clicks:
                 self._click_event(self.clicks[self.agent_at[ev.channel]], ev)
             elif ev.channel in self.click_at:
                 self._click_event(self.clicks[self.click_at[ev.channel]], ev)
@@ -586,6 +589,12 @@ class Supervisor:
             self.log.caller(call.log_id, self.now(ev), call.caller, call.name, call.presentation)
             self._manager("NewCallerid", call)
             return
+        if k == "called":
+            if call is None:
+                call = self._begin(line, ev)
+            call.dialled = ev.text
+            self.log.event(call.log_id, self.now(ev), "called", ev.text)
+            return
         if k == "ring":
             if call is None:
                 call = self._begin(line, ev)
@@ -620,7 +629,23 @@ class Supervisor:
                                                                                     "announce-then-hangup"):
             self._carry_out(call, call.flow.played(), ev)
 
-    def _hung_up(self, call: Call, ev: Optional[Event], why: str) -> None:
+    def _line_service(self, line: Line, ev: Event) -> None:
+        """A line or phone port out of service (its span in alarm) or back: an alarm for
+        the console, a record in the call log, and a call on it ended, as the engine
+        already dropped it."""
+        at = self.now(ev)
+        code = f"line-{line.name}"
+        if ev.kind == "alarm":
+            self._alarm(code, f"{line.name} (channel {line.channel}): out of service, its span is in alarm", at)
+            self.log.line_event(line.name, at, "out-of-service", "span alarm")
+            call = self.calls.get(ev.channel)
+            if call is not None:
+                self._hung_up(call, ev, "line-out-of-service", line_down=True)
+        elif self._alarms.clear(code) is not None:
+            self._alarm_changed(Alarm(at, code, f"{line.name} (channel {line.channel}): back in service"), False)
+            self.log.line_event(line.name, at, "in-service", "span alarm cleared")
+
+    def _hung_up(self, call: Call, ev: Optional[Event], why: str, line_down: bool = False) -> None:
         self.log.event(call.log_id, self.now(ev), "hangup", why)
         if call.script is not None:
             self.scripts.hung_up(call, ev)
@@ -630,8 +655,11 @@ class Supervisor:
             outcome = self._answered(call) if call.agent else "abandoned"
         else:
             outcome = call.flow.outcome if call.flow and call.flow.outcome else "abandoned"
+        if line_down:
+            # The engine took the line down with its call: nothing to put on hook.
+            self._finish(call, ev, "interrupted")
         # The line goes back on hook, ready for the next call.
-        if self._try(call, ev, lambda: self.engine.hangup(call.port)):
+        elif self._try(call, ev, lambda: self.engine.hangup(call.port)):
             self._finish(call, ev, outcome)
 
     def hang_up(self, call: Call, why: str) -> None:

@@ -335,3 +335,39 @@ def test_the_box_answers_through_a_full_disk_and_logs_every_call_once_there_is_r
     with closing(sqlite3.connect(db)) as other:
         assert other.execute(f"SELECT * FROM events WHERE call IN ({', '.join('?' * len(before))}) "
                              "ORDER BY call, seq", list(before)).fetchall() == events_before
+
+
+def test_a_span_in_alarm_takes_its_line_out_of_service_and_back(tmp_path):
+    """A line's span in alarm mid-call: the call ends as interrupted, an alarm is up on
+    the console, the call log notes the line out of service and back, and the line
+    answers again once the alarm clears."""
+    out = io.StringIO()
+    box = Box(config.load(str(DEMO_OFFICE)), tmp_path / "calls.db", out=out)
+    try:
+        box.supervisor.hours_override = True
+        port = box.ports["line1"]
+        box.callers["line1"].ring("0441112233")
+        box.run(12, paced=False)
+        assert box.engine.state(port) in ("playing", "collecting")
+        box.sim.board.alarm(port, True)
+        box.run(1, paced=False)
+        assert box.engine.state(port) == "out-of-service"
+        assert [a.code for a in box.supervisor.alarms] == ["line-line1"]
+        box.command("show alarms")
+        assert "line1 (channel 1): out of service, its span is in alarm" in out.getvalue()
+        box.sim.board.alarm(port, False)
+        box.run(1, paced=False)
+        assert box.supervisor.alarms == []
+        assert box.engine.state(port) == "idle"
+        box.callers["line1"].ring("0441112244")
+        box.run(12, paced=False)
+        assert box.engine.state(port) in ("playing", "collecting")
+        box.callers["line1"].hangup()
+        box.run(3, paced=False)
+    finally:
+        box.close()
+    with closing(CallLog.open(tmp_path / "calls.db")) as log:
+        calls = sorted(log.calls(), key=lambda c: c.id)
+        assert [(c.caller, c.outcome) for c in calls] == [("0441112233", "interrupted"), ("0441112244", "abandoned")]
+        assert [e.detail for e in log.events(calls[0].id) if e.kind == "hangup"] == ["line-out-of-service"]
+        assert [(e.line, e.kind) for e in log.line_events()] == [("line1", "out-of-service"), ("line1", "in-service")]

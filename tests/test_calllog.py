@@ -834,3 +834,24 @@ def test_housekeeping_waits_while_records_are_held(tmp_path):
             t += 100
         assert log.housekeeping(T0 + 1000 * 86400, keep_days=1, max_mb=500)     # more to do: later
         assert log.call(old).outcome == "operator"
+
+
+def test_lines_out_of_service_and_back(tmp_path, monkeypatch):
+    """A log made before lines' events existed gains them; they keep their order, and a
+    kind the log does not know is refused by name."""
+    path = tmp_path / "calls.db"
+    monkeypatch.setattr(calllog, "MIGRATIONS", calllog.MIGRATIONS[:3])
+    with CallLog.open(path) as log:
+        call = full_call(log, T0)
+    monkeypatch.undo()
+    with CallLog.open(path) as log:
+        log.line_event("line1", T0 + 60, "out-of-service", "span alarm")
+        log.line_event("line2", T0 + 61, "out-of-service", "span alarm")
+        log.line_event("line1", T0 + 90, "in-service", "span alarm cleared")
+        with pytest.raises(CallLogError) as e:
+            log.line_event("line1", T0 + 91, "melted")
+        assert "line line1: unknown line event 'melted'" in str(e.value) and "in-service" in str(e.value)
+        assert [(x.line, x.kind) for x in log.line_events()] == [
+            ("line1", "out-of-service"), ("line2", "out-of-service"), ("line1", "in-service")]
+        assert [x.at for x in log.line_events(limit=1)] == [T0 + 90]
+        assert log.call(call).outcome == "operator"

@@ -298,9 +298,12 @@ class Manager:
         self.console = os.open(self.fifo, os.O_RDWR)
         dropin = root / "etc" / "systemd" / "system" / "appliance.service.d"
         dropin.mkdir()
+        # This machine has no cards: the unit's box runs on the simulated board here,
+        # under the same supervision as on DAHDI's.
         (dropin / "console.conf").write_text(
             f"[Service]\nStandardInput=file:{self.fifo}\nStandardOutput=append:{self.out}\n"
-            f"StandardError=append:{self.out}\n")
+            f"StandardError=append:{self.out}\nExecStart=\n"
+            "ExecStart=/usr/local/bin/appliance run --board sim --config /etc/appliance/office.toml\n")
         shutil.copy(REPO / "appliance" / "demo-office.toml", root / "etc" / "appliance" / "office.toml")
         self.cgroups_before = set(cgroups())
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "container": "appliance-test",
@@ -400,6 +403,7 @@ def test_the_supervisor_killed_or_hung_is_back_answering_calls(root, tmp_path):
     watchdog = seconds(unit_value(unit, "WatchdogSec"))
     restart = seconds(unit_value(unit, "RestartSec"))
     assert unit_value(unit, "Type") == "notify" and unit_value(unit, "Restart") == "always"
+    assert "--board dahdi" in unit_value(unit, "ExecStart")
     install_for_the_service(root)
     work = tmp_path / "work"
     work.mkdir()
