@@ -46,6 +46,8 @@ typedef struct
     int head, count;
     board_event_t evq[EVQ];
     int nfifo;
+    int taken;              /* the engine read it this tick: its audio is in use */
+    int station_offhook;    /* exchange side: the station it feeds is off-hook */
     uint8_t fifo[FIFO][FRAME_SAMPLES];
     struct timespec quiet_from; /* when its ring debounce ends */
 } dchan_t;
@@ -236,8 +238,9 @@ static int audio_now(board_dahdi_t *d, dchan_t *c)
     return c->e1 < 0 || e1sig_audio(d->spans[c->e1].sig, c->bearer);
 }
 
-/* Takes what DAHDI has for the channel into its fifo; the oldest block gives way. */
-static void fill(board_dahdi_t *d, dchan_t *c)
+/* Takes what DAHDI has for the channel into its fifo; the oldest block gives way, a
+   slip when the engine is using the channel's audio. */
+static void fill(board_dahdi_t *d, dchan_t *c, int in_use)
 {
     uint8_t block[FRAME_SAMPLES];
 
@@ -254,7 +257,7 @@ static void fill(board_dahdi_t *d, dchan_t *c)
         {
             memmove(c->fifo[0], c->fifo[1], (FIFO - 1) * FRAME_SAMPLES);
             c->nfifo--;
-            d->slips++;
+            d->slips += in_use;
         }
         memcpy(c->fifo[c->nfifo++], block, FRAME_SAMPLES);
     }
@@ -267,8 +270,9 @@ static int op_read(board_t *b, int ch, uint8_t *block)
 
     if (c == NULL || !audio_now(d, c))
         return 0;
+    c->taken = 1;
     if (c->nfifo == 0)
-        fill(d, c);
+        fill(d, c, 1);
     if (c->nfifo == 0)
         return 0;
     memcpy(block, c->fifo[0], FRAME_SAMPLES);
@@ -339,6 +343,11 @@ static int op_hook(board_t *b, int ch, int op)
     case HOOK_RING:
         return dahdi_hook(d, c, DAHDI_RING, "ringing");
     case HOOK_RINGOFF:
+        /* Answered: DAHDI stopped the ringing itself and feeds the loop. Its RINGOFF
+           would put the line on-hook, and the kewlstart drop at the far end's hangup
+           would never be sent. */
+        if (c->station_offhook)
+            return 0;
         return dahdi_hook(d, c, DAHDI_RINGOFF, "stopping the ringing");
     case HOOK_DISCONNECT:
         if (c->kind == KIND_CO && c->far_hangup == FAR_HANGUP_BUSY_TONE)
@@ -390,6 +399,8 @@ static int op_get_event(board_t *b, int ch, board_event_t *ev)
         }
         if (board_dahdi_translate(c->mode == MODE_ANALOG ? c->kind : KIND_FXO, x, ev))
         {
+            if (ev->type == BEV_OFFHOOK || ev->type == BEV_ONHOOK)
+                c->station_offhook = (ev->type == BEV_OFFHOOK);
             /* E1 calls come from the span's signalling; only alarms come from DAHDI. */
             if (c->mode != MODE_ANALOG && ev->type != BEV_ALARM && ev->type != BEV_NOALARM)
                 continue;
@@ -462,8 +473,15 @@ static void op_tick(board_t *b)
             d->waiting = 1;
         /* Keep every channel's buffer drained, read or not: a call that begins hears
            this frame, not what the line carried seconds ago. */
-        if (audio_now(d, &d->ch[i]))
-            fill(d, &d->ch[i]);
+        dchan_t *c = &d->ch[i];
+        if (!c->taken && c->nfifo > 1)
+        {
+            memmove(c->fifo[0], c->fifo[c->nfifo - 1], FRAME_SAMPLES);
+            c->nfifo = 1;
+        }
+        if (audio_now(d, c))
+            fill(d, c, c->taken);
+        c->taken = 0;
     }
     if (p != stack)
         free(p);
@@ -481,7 +499,8 @@ static int op_echocan(board_t *b, int ch, int taps)
         return 0;   /* far ends and R2's tone signalling want no canceller */
     memset(&ecp, 0, sizeof(ecp));
     ecp.tap_length = (uint32_t) taps;
-    if (ioctl(c->fd, DAHDI_ECHOCANCEL_PARAMS, &ecp) < 0)
+    /* Off on a channel DAHDI gave no canceller is off already. */
+    if (ioctl(c->fd, DAHDI_ECHOCANCEL_PARAMS, &ecp) < 0 && taps != 0)
         return refuse(d, "channel %d: DAHDI has no echo canceller for it (%s): system.conf needs "
                       "echocanceller= for the channel", c->channo, strerror(errno));
     return 0;
