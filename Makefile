@@ -16,7 +16,8 @@ CTESTS_SAN := $(patsubst native/tests/%.c,$(BUILD)/ctest-san/%,$(CTEST_SRC))
 PY_DEPS := "cffi>=1.15" "setuptools>=61" wheel "numpy>=1.24" "pyserial>=3.5" "pytest>=7" \
            "pytest-benchmark>=4" "tomli>=2.0" "hypothesis>=6" "pyworkforce==0.5.1" "pyst2>=0.5"
 
-.PHONY: all deps venv build install run demo simulate report-screenshot test ctest pytest sanitize memcheck bench clean
+.PHONY: all deps venv build install run demo simulate report-screenshot test ctest pytest sanitize memcheck bench \
+        image test-rig clean
 
 all: build
 
@@ -86,6 +87,25 @@ pytest: build
 	$(PY) -m pytest -q
 
 test: build ctest pytest
+
+# The firmware image in build/image (board/image/README.md); as root. Its layers are
+# cached outside the checkout, so a second build redoes only the appliance.
+image: $(BUILD)/.deps-image
+	sh tools/build-image
+
+$(BUILD)/.deps-image: tools/install-deps
+	@mkdir -p $(BUILD)
+	sh tools/install-deps image
+	@touch $@
+
+# The image built (as `make image`), booted under qemu, and its tests run in it
+# (tests/rig); the whole run's time and the image's size at the end.
+test-rig: build $(BUILD)/.deps-image
+	@start=$$(date +%s); \
+	sh tools/build-image && $(PY) -m pytest -q --rig tests/rig; status=$$?; \
+	echo "test-rig: whole run $$(( $$(date +%s) - start )) s, image $$(stat -c %s $(BUILD)/image/vmlinuz \
+	    $(BUILD)/image/initrd.img 2>/dev/null | awk '{ n += $$1 } END { printf "%.1f", n / 1048576 }') MB"; \
+	exit $$status
 
 bench: build
 	$(PY) -m pytest -q --benchmark-only --benchmark-enable -p no:randomly tests/bench

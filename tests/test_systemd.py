@@ -158,6 +158,33 @@ def test_install_into_a_root_being_built(tmp_path):
     assert os.readlink(dest / "usr/local/bin/appliance") == str(COMMAND)
 
 
+def test_install_into_a_root_that_has_its_command_already(tmp_path):
+    """A firmware's root has the appliance installed at /usr/local/bin/appliance: the
+    units go in beside it, and the command stays as it was (not a link to itself)."""
+    command = tmp_path / "usr/local/bin/appliance"
+    command.parent.mkdir(parents=True)
+    command.write_text("#!/usr/bin/python3\nimport sys\nfrom appliance.cli import main\nsys.exit(main())\n")
+    command.chmod(0o755)
+    r = subprocess.run(["sh", "tools/install-units", "/usr/local/bin/appliance"], cwd=REPO,
+                       env={**os.environ, "DESTDIR": str(tmp_path)}, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert not command.is_symlink()
+    assert command.read_text().startswith("#!/usr/bin/python3\n") and os.access(command, os.X_OK)
+    for unit in UNITS:
+        assert (tmp_path / "etc/systemd/system" / unit).is_file()
+
+
+def test_units_sharing_the_state_directory_give_it_one_mode():
+    """systemd sets a StateDirectory='s mode each time a unit using it starts: two units
+    with different modes would leave it as the last one started wants."""
+    modes = {}
+    for unit in ("appliance.service", "appliance-console@.service"):
+        text = (REPO / "systemd" / unit).read_text()
+        assert unit_value(text, "StateDirectory") == "appliance"
+        modes[unit] = unit_value(text, "StateDirectoryMode")
+    assert set(modes.values()) == {"0750"}, modes
+
+
 def test_install_refuses_a_missing_command(tmp_path):
     r = subprocess.run(["sh", "tools/install-units", str(tmp_path / "nothing")], cwd=REPO,
                        env={**os.environ, "DESTDIR": str(tmp_path)}, capture_output=True, text=True)
