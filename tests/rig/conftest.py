@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from vm import Rig
+from vm import TIMES, Rig
 
 HERE = Path(__file__).resolve().parent
 
@@ -36,3 +36,8 @@ def spans(rig):
     status, output = rig.sh(SPANS_UP)
     assert status == 0, output
     return output
+
+
+def pytest_terminal_summary(terminalreporter):
+    if TIMES:
+        terminalreporter.write_line("rig: " + ", ".join(f"{what} {seconds:.1f} s" for what, seconds in TIMES.items()))

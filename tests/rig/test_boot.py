@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from vm import READY, Rig
+from vm import READY, TIMES, Rig
 
 HERE = Path(__file__).resolve().parent
 PROMPT = rb"No console password is set\. Choose one \(at least 8 characters\)\.\r\nNew password: "
-TIMES = {}
 
 # span: (its name, {channel: what /proc/dahdi shows of its signalling})
 SPANS = {
@@ -33,6 +32,18 @@ def out(rig, command: str) -> str:
     status, output = rig.sh(command)
     assert status == 0, f"{command}: exit {status}\n{output}"
     return output
+
+
+def test_a_product_boot_has_no_shell_on_its_second_port():
+    """Without appliance.rig=1: the console's prompt comes on ttyS0, and by then the
+    rig's shell (started long before the console, which waits for the supervisor)
+    would have said it was ready on ttyS1. First in the file: it boots alone, before
+    the session's rig."""
+    with Rig(rig=False, logs=HERE.parents[1] / "build" / "rig" / "product") as product:
+        product.console.expect(PROMPT)
+        TIMES["product boot to the console's password prompt"] = product.seconds()
+        assert READY not in product.shell_output()
+        assert "appliance.rig" not in (product.image / "cmdline").read_text()
 
 
 def test_the_box_boots_with_every_unit_started(rig):
@@ -115,21 +126,3 @@ def test_a_ring_crosses_the_loopback_span_pair(rig, spans, ringer, port):
     rig.put("/run/rig/ring.py", (HERE / "ring.py").read_bytes())
     events = json.loads(out(rig, f"python3 /run/rig/ring.py {ringer} {port}"))
     assert events[:1] == [18] and 2 in events, events
-
-
-def test_a_product_boot_has_no_shell_on_its_second_port():
-    """Without appliance.rig=1: the console's prompt comes on ttyS0, and by then the
-    rig's shell (started long before the console, which waits for the supervisor)
-    would have said it was ready on ttyS1."""
-    with Rig(rig=False, logs=HERE.parents[1] / "build" / "rig" / "product") as product:
-        product.console.expect(PROMPT)
-        assert READY not in product.shell_output()
-        assert "appliance.rig" not in (product.image / "cmdline").read_text()
-
-
-@pytest.fixture(scope="session", autouse=True)
-def report_times(request):
-    yield
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None and TIMES:
-        reporter.write_line("rig: " + ", ".join(f"{k} {v:.1f} s" for k, v in TIMES.items() if v is not None))

@@ -44,6 +44,8 @@ BOOT_LIMIT = 600.0        # a hung guest, not a slow one (a TCG boot takes well 
 COMMAND_LIMIT = 600.0
 CHUNK = 2048              # base64 characters a line when a command or file is sent in parts
 READY = b"rig-shell-ready"
+# What the rig measured, for the end of the run: "what" -> seconds.
+TIMES: dict = {}
 
 
 class RigError(Exception):
@@ -218,8 +220,10 @@ class Rig:
         if not self.rig:
             return False
         try:
+            began = time.monotonic()
             self.shell.write(b"systemctl poweroff\n")
             self.qemu.wait(timeout=timeout)
+            TIMES["power-off"] = time.monotonic() - began
             return True
         except (serial.SerialException, OSError, subprocess.TimeoutExpired):
             return False
