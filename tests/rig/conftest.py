@@ -11,9 +11,11 @@ HERE = Path(__file__).resolve().parent
 # dahdi-linux's modules-load.d loads dahdi at boot, with auto_assign_spans=0; with no
 # /etc/dahdi/assigned-spans.conf nothing would then assign the loopback spans, and
 # dahdi_cfg would find no channels. So dahdi is loaded again, assigning spans as they
-# are made.
+# are made, with the supervisor stopped (it would hold DAHDI's devices; it finds no
+# channels before this anyway) until the `box` fixture starts it on the rig's office.
 SPANS_UP = """
 set -e
+systemctl stop appliance.service
 modprobe -r dahdi_transcode dahdi
 modprobe dahdi auto_assign_spans=1
 modprobe dahdi_dynamic
@@ -36,6 +38,17 @@ def spans(rig):
     status, output = rig.sh(SPANS_UP)
     assert status == 0, output
     return output
+
+
+@pytest.fixture(scope="session")
+def box(rig, spans):
+    """The supervisor on the rig's spans with office.toml: started once ready (it tells
+    systemd so when its channels' ring debounce has passed). Tests that ring the box's
+    own channels from outside come after those that open them themselves."""
+    rig.put("/etc/appliance/office.toml", (HERE / "office.toml").read_bytes())
+    status, output = rig.sh("systemctl start appliance.service")
+    assert status == 0, output + rig.sh("journalctl -b -u appliance.service | tail -n 30")[1]
+    return rig
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -78,6 +78,7 @@ class Console:
         self.port = port
         self.data = bytearray()
         self.pos = 0
+        self._arrivals = []        # (length of data after a read, monotonic time of it)
         self._cond = threading.Condition()
         self._log = open(log, "wb")
         self._closed = False
@@ -95,6 +96,7 @@ class Console:
                 self._log.flush()
                 with self._cond:
                     self.data += got
+                    self._arrivals.append((len(self.data), time.monotonic()))
                     self._cond.notify_all()
         with self._cond:
             self._closed = True
@@ -115,6 +117,11 @@ class Console:
                     raise RigError(f"ttyS0 never showed {rx.pattern!r} ({'port closed' if self._closed else f'{timeout:.0f} s'}); "
                                    f"its last lines:\n{self.tail()}")
                 self._cond.wait(min(left, 1.0))
+
+    def arrived(self, pos: int) -> float:
+        """The monotonic time at which the byte at pos came."""
+        with self._cond:
+            return next(t for end, t in self._arrivals if end > pos)
 
     def text(self) -> str:
         with self._cond:
@@ -201,9 +208,9 @@ class Rig:
         self._shell_buf += self.shell.read(65536)
         return bytes(self._shell_buf)
 
-    def seconds(self) -> float:
-        """Since qemu started."""
-        return time.monotonic() - self._started
+    def seconds(self, at: Optional[float] = None) -> float:
+        """Since qemu started, until now or the monotonic time given."""
+        return (time.monotonic() if at is None else at) - self._started
 
     def wait_ready(self, timeout: float = BOOT_LIMIT) -> float:
         """Until the rig's shell answers; the seconds since qemu started."""
