@@ -40,9 +40,9 @@ def out(rig, command: str) -> str:
 
 def test_a_product_boot_has_no_shell_on_its_second_port():
     """Without appliance.rig=1: the console's prompt comes on ttyS0, and by then the
-    rig's shell (started long before the console, which waits for the supervisor)
-    would have said it was ready on ttyS1. First in the file: it boots alone, before
-    the session's rig."""
+    rig's shell would have said it was ready on ttyS1 (it starts with the other
+    services, seconds before the console, which waits for the supervisor's first start
+    to end). First in the file: it boots alone, before the session's rig."""
     with Rig(rig=False, logs=HERE.parents[1] / "build" / "rig" / "product") as product:
         m = product.console.expect(PROMPT)
         TIMES["product boot to the console's password prompt"] = product.seconds(product.console.arrived(m.end() - 1))
