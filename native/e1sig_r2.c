@@ -384,9 +384,9 @@ static void r2_free(e1sig_t *base)
             continue;
         if (s->b[i].busy && !s->b[i].disconnecting)
             openr2_chan_disconnect_call(s->b[i].chan, OR2_CAUSE_NORMAL_CLEARING);
-        /* The descriptor stays open: it is the board's. */
-        openr2_chan_delete(s->b[i].chan);
     }
+    /* The context deletes its channels itself (deleting one first frees it twice); the
+       descriptors stay open: they are the board's. */
     if (s->ctx != NULL)
         openr2_context_delete(s->ctx);
     free(s);
