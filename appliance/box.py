@@ -45,6 +45,7 @@ import numpy as np
 
 from appliance import __version__, commits, config, control, notify
 from appliance.amiserver import ManagerServer
+from appliance.binding import EngineError
 from appliance.calllog import CallLog, CallLogError
 from appliance.commits import CommitError
 from appliance.engine import FRAME_MS, DahdiBoard, DahdiChannel, DahdiError, Engine, Event, Line as LineModel, Play
@@ -61,6 +62,7 @@ NOTICES_KEPT = 200
 LINE_TEST_WAIT_MS = 5000.0          # for dial tone, from going off-hook
 LINE_TEST_LISTEN_MS = 500.0         # of dial tone, to measure its level
 DIAL_TONE_QUIET_DBM0 = -30.0        # quieter than this, a line has too much loss
+SLIP_CHECK = 10 * 8000              # samples: how often dropped audio on the cards is reported
 RESTART_STATUS = 75                 # the exit status of `restart`: a service manager starts the box again
 
 
@@ -95,6 +97,7 @@ class Box:
         self.out = out
         self.library = library or PromptLibrary()
         self.board_name = board
+        self.slips_said = 0
         self.sim: Optional[SimOffice] = None
         self.dahdi: Optional[DahdiBoard] = None
         self.callers: Dict[str, Caller] = {}
@@ -129,9 +132,16 @@ class Box:
         except PromptLoadError as e:
             self.close()
             raise BoxError(str(e)) from None
-        self.supervisor = Supervisor(office, self.engine, self.ports, self.bank, self.log,
-                                     wall_offset=time.time(), on_play=self._heard, on_end=self._ended,
-                                     library=self.library, on_alarm=self._alarm)
+        try:
+            self.supervisor = Supervisor(office, self.engine, self.ports, self.bank, self.log,
+                                         wall_offset=time.time(), on_play=self._heard, on_end=self._ended,
+                                         library=self.library, on_alarm=self._alarm)
+        except EngineError as e:
+            # A channel the board cannot set up as the office says (DAHDI's echo
+            # canceller missing from system.conf, say): said plainly, not a traceback.
+            why = f"{office.path}: the lines cannot be set up: {e}" + self._board_says()
+            self.close()
+            raise BoxError(why) from None
         if self.dahdi is not None:
             # After the supervisor set each channel's law: the tables are in it.
             try:
@@ -194,6 +204,10 @@ class Box:
                          f"({self.log.trouble}) and are lost")
         finally:
             self._close_board()
+
+    def _board_says(self) -> str:
+        said = self.dahdi.error if self.dahdi is not None else ""
+        return f" ({said})" if said else ""
 
     def _close_board(self) -> None:
         if self.sim is not None:
@@ -373,6 +387,12 @@ class Box:
                 listening[0] = True
                 box.say(f"{len(box.ports)} channels open on DAHDI and listening for rings")
             manager.frame(box.engine.now_ms, lambda: f"{box.office.name}: {len(box.ports)} lines up")
+            if box.dahdi is not None and box.engine.now % SLIP_CHECK == 0:
+                slips = box.dahdi.slips
+                if slips > box.slips_said:
+                    box.say(f"DAHDI: {slips - box.slips_said} audio blocks dropped in the last "
+                            f"{SLIP_CHECK // 8000} s: the box fell behind the cards")
+                    box.slips_said = slips
         try:
             self._loop(seconds, paced, commands, ticked, hup, started, start_ms)
         finally:

@@ -342,6 +342,11 @@ class DahdiBoard:
         return bool(lib.board_dahdi_settled(self._ptr))
 
     @property
+    def error(self) -> str:
+        """Why the board last refused something, in words ("" if it never did)."""
+        return ffi.string(lib.board_dahdi_error(self._ptr)).decode("utf-8", "replace") if self._ptr else ""
+
+    @property
     def slips(self) -> int:
         return int(lib.board_dahdi_slips(self._ptr))
 

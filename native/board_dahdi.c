@@ -797,6 +797,18 @@ board_t *board_dahdi_new(const char *dev, const dahdi_chan_spec_t *spec, int n, 
         }
         c->span = p.spanno;
         c->chanpos = p.chanpos;
+        if (c->mode == MODE_PRI)
+        {
+            /* A B-channel carries bytes untouched until it is put in audio mode: then
+               DAHDI's law, gains and echo canceller apply to it, as to an analog port. */
+            int on = 1;
+            if (ioctl(c->fd, DAHDI_AUDIOMODE, &on) < 0)
+            {
+                snprintf(err, errlen, "channel %d: DAHDI would not put the B-channel in audio mode: %s",
+                         c->channo, strerror(errno));
+                goto fail;
+            }
+        }
         if (c->mode != MODE_R2 && ioctl(c->fd, DAHDI_SET_BLOCKSIZE, &bs) < 0)
         {
             snprintf(err, errlen, "channel %d: DAHDI would not take 20 ms blocks: %s", c->channo, strerror(errno));
