@@ -232,7 +232,21 @@ class Line:
         return p
 
 
-class SimBoard:
+class _Board:
+    """A board the engine takes over: freed here only while no engine has it."""
+    _ptr = None
+    _engine = None
+
+    def _free(self):
+        if self._ptr is not None and self._engine is None:
+            lib.board_free(self._ptr)
+        self._ptr = None
+
+    def __del__(self):
+        self._free()
+
+
+class SimBoard(_Board):
     """The simulated board: channel pairs, a port of the box and its far end.
 
     Pairs are connected before the engine starts on the board; the engine then owns it.
@@ -271,14 +285,6 @@ class SimBoard:
     def alarm(self, channel: int, on: bool = True) -> None:
         check(lib.board_sim_alarm(self._ptr, channel, 1 if on else 0), what=f"alarm on channel {channel}")
 
-    def _free(self):
-        if self._ptr is not None and self._engine is None:
-            lib.board_free(self._ptr)
-        self._ptr = None
-
-    def __del__(self):
-        self._free()
-
 
 class DahdiError(Exception):
     """DAHDI is missing, or a channel cannot be used as the configuration says."""
@@ -298,7 +304,7 @@ FAR_HANGUPS = {"loop-break": lib.FAR_HANGUP_LOOP_BREAK, "busy-tone": lib.FAR_HAN
 E1_SIDES = {"user": lib.E1_USER, "network": lib.E1_NETWORK}
 
 
-class DahdiBoard:
+class DahdiBoard(_Board):
     """Real channels through DAHDI (native/board_dahdi.c): opened here, kept open until
     the engine on them is closed; DAHDI's timer paces every run of the engine."""
 
@@ -324,7 +330,7 @@ class DahdiBoard:
         self.number = {c.channo: i for i, c in enumerate(channels, start=1)}  # DAHDI's -> the board's
 
     def _refused(self, what: str) -> DahdiError:
-        return DahdiError(f"{what}: {ffi.string(lib.board_dahdi_error(self._ptr)).decode('utf-8', 'replace')}")
+        return DahdiError(f"{what}: {self.error}")
 
     def gains(self, channel: int, rx_db: float, tx_db: float) -> None:
         if lib.board_dahdi_gains(self._ptr, channel, rx_db, tx_db) < 0:
@@ -349,14 +355,6 @@ class DahdiBoard:
     @property
     def slips(self) -> int:
         return int(lib.board_dahdi_slips(self._ptr))
-
-    def _free(self):
-        if self._ptr is not None and self._engine is None:
-            lib.board_free(self._ptr)
-        self._ptr = None
-
-    def __del__(self):
-        self._free()
 
 
 @dataclass
