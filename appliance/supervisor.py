@@ -126,6 +126,10 @@ OPERATOR = "operator"
 HOUSEKEEPING_EVERY_S = 86400.0      # the call log's retention, once a day after the start
 
 
+# The reason an agent is paused while their phone port is out of service.
+PHONE_DOWN = "phone out of service"
+
+
 class PromptBank:
     """The office's prompts in every language it speaks, registered with one engine."""
 
@@ -641,9 +645,16 @@ class Supervisor:
             call = self.calls.get(ev.channel)
             if call is not None:
                 self._hung_up(call, ev, "line-out-of-service", line_down=True)
+            agent = self.agent_at.get(ev.channel)
+            if agent is not None and self.acd.agents[agent].state == "available":
+                # No call can reach the agent's phone: the ACD must not offer them one.
+                self.agent_do(agent, "pause", PHONE_DOWN, source=line.name)
         elif self._alarms.clear(code) is not None:
             self._alarm_changed(Alarm(at, code, f"{line.name} (channel {line.channel}): back in service"), False)
             self.log.line_event(line.name, at, "in-service", "span alarm cleared")
+            agent = self.agent_at.get(ev.channel)
+            if agent is not None and self.acd.agents[agent].reason == PHONE_DOWN:
+                self.agent_do(agent, "unpause", source=line.name)
 
     def _hung_up(self, call: Call, ev: Optional[Event], why: str, line_down: bool = False) -> None:
         self.log.event(call.log_id, self.now(ev), "hangup", why)

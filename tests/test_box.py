@@ -371,3 +371,24 @@ def test_a_span_in_alarm_takes_its_line_out_of_service_and_back(tmp_path):
         assert [(c.caller, c.outcome) for c in calls] == [("0441112233", "interrupted"), ("0441112244", "abandoned")]
         assert [e.detail for e in log.events(calls[0].id) if e.kind == "hangup"] == ["line-out-of-service"]
         assert [(e.line, e.kind) for e in log.line_events()] == [("line1", "out-of-service"), ("line1", "in-service")]
+
+
+def test_an_agents_phone_out_of_service_is_offered_no_caller(tmp_path):
+    """The agent's phone port in alarm: paused (the ACD offers no caller to a phone that
+    cannot ring), and available again when it clears; both in the agent log."""
+    box = Box(config.load(str(DEMO_OFFICE)), tmp_path / "calls.db", out=io.StringIO())
+    try:
+        port = box.ports["desk1"]
+        box.sim.board.alarm(port, True)
+        box.run(1, paced=False)
+        olena = box.supervisor.acd.agents["olena"]
+        assert (olena.state, olena.reason) == ("paused", "phone out of service")
+        assert box.supervisor.acd.agents["ivan"].state == "available"
+        box.sim.board.alarm(port, False)
+        box.run(1, paced=False)
+        assert olena.state == "available"
+    finally:
+        box.close()
+    with closing(CallLog.open(tmp_path / "calls.db")) as log:
+        kinds = [(e.kind, e.detail) for e in log.agent_events("olena") if e.source == "desk1"]
+        assert kinds == [("pause", "phone out of service"), ("unpause", "")]
