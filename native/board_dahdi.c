@@ -21,6 +21,8 @@
 #define DEBOUNCE_MS 2000    /* DAHDI's RING_DEBOUNCE_TIME */
 #define MAX_SPANS 64
 #define WAIT_MS 100         /* the longest tick() waits for the timer before it gives up */
+#define R2_MAX_DIGITS 10    /* the caller's number and the dialled one, as Russian and Ukrainian
+                               exchanges send them (a 10-digit national number) */
 
 enum chan_mode
 {
@@ -610,7 +612,7 @@ static int fits(int kind, int sig, int *mode)
 }
 
 /* The D-channel of the span the channel is on: the HDLC channel among its neighbours. */
-static int find_dchan(const char *dev, int ctl, const struct dahdi_params *bearer, int *dchan)
+static int find_dchan(int ctl, const struct dahdi_params *bearer, int *dchan)
 {
     struct dahdi_spaninfo si;
     int base = bearer->channo - bearer->chanpos + 1;
@@ -619,7 +621,6 @@ static int find_dchan(const char *dev, int ctl, const struct dahdi_params *beare
     si.spanno = bearer->spanno;
     if (ioctl(ctl, DAHDI_SPANSTAT, &si) < 0)
         return -1;
-    (void) dev;
     for (int c = base; c < base + si.totalchans; c++)
     {
         struct dahdi_params p;
@@ -707,9 +708,9 @@ static int start_spans(board_dahdi_t *d, const char *dev, int ctl, const dahdi_c
         d->emit_ctx[s][1] = (void *) (intptr_t) s;
         if (sp->mode == MODE_PRI)
         {
-            int dchan, bs = 1024, x;
+            int dchan, frame = 1024;
 
-            if (find_dchan(dev, ctl, &first, &dchan) < 0)
+            if (find_dchan(ctl, &first, &dchan) < 0)
             {
                 snprintf(err, errlen, "span %d: channel %d is an ISDN bearer but the span has no D-channel "
                          "(dchan= in system.conf)", sp->span, first.channo);
@@ -718,13 +719,12 @@ static int start_spans(board_dahdi_t *d, const char *dev, int ctl, const dahdi_c
             if ((sp->dchan_fd = open_channel(dev, dchan, err, errlen)) < 0)
                 return -1;
             /* HDLC frames, whole: libpri reads one frame a read. */
-            x = bs;
-            ioctl(sp->dchan_fd, DAHDI_SET_BLOCKSIZE, &x);
+            ioctl(sp->dchan_fd, DAHDI_SET_BLOCKSIZE, &frame);
             sp->sig = e1sig_pri_new(sp->dchan_fd, side == E1_NETWORK, nb, ids, e1_emit, d->emit_ctx[s], err, errlen);
         }
         else
         {
-            sp->sig = e1sig_r2_new(nb, fds, chans, 10, 10, e1_emit, d->emit_ctx[s], err, errlen);
+            sp->sig = e1sig_r2_new(nb, fds, chans, R2_MAX_DIGITS, R2_MAX_DIGITS, e1_emit, d->emit_ctx[s], err, errlen);
         }
         if (sp->sig == NULL)
             return -1;
