@@ -31,35 +31,19 @@ static void test_a_channel_that_is_not_dahdi(void)
     const int channos[2] = { 1, 2 };
     char err[256] = "";
     e1sig_t *s;
-    FILE *out;
-    int saved[2];
+    ctest_capture_t cap;
+    char text[512];
     long said;
 
     REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == 0, "no socket pair");
     fds[0] = sv[0];
     fds[1] = sv[1];
-    fflush(stdout);
-    fflush(stderr);
-    out = tmpfile();
-    REQUIRE(out != NULL, "no temporary file");
-    saved[0] = dup(1);
-    saved[1] = dup(2);
-    dup2(fileno(out), 1);
-    dup2(fileno(out), 2);
-
+    REQUIRE(ctest_capture_start(&cap) == 0, "no temporary file");
     s = e1sig_r2_new(2, fds, channos, 10, 4, record, NULL, err, sizeof(err));
-
-    fflush(stdout);
-    fflush(stderr);
-    dup2(saved[0], 1);
-    dup2(saved[1], 2);
-    close(saved[0]);
-    close(saved[1]);
-    said = ftell(out);
-    fclose(out);
+    said = ctest_capture_end(&cap, text, sizeof(text));
     CHECK(s == NULL, "a socket was taken for a DAHDI CAS channel");
     e1sig_free(s);
-    CHECK(said == 0, "openr2 printed %ld bytes", said);
+    CHECK(said == 0, "openr2 printed %ld bytes: %s", said, text);
     CHECK(strstr(err, "MFC/R2 bearer 0 (DAHDI channel 1") != NULL, "the error did not name the bearer: '%s'", err);
     CHECK(strstr(err, "channel number") != NULL, "the error did not give openr2's reason: '%s'", err);
     CHECK(events == 0, "a refused span made events");
