@@ -16,12 +16,16 @@
  *    board sees one set of causes whatever the span's protocol.
  *  - openr2 prints nothing: its log (errors and warnings only) is kept for
  *    e1sig_error().
+ *  - A tone openr2 sends survives the machine being held up for 300 ms (R2_BUFFERS).
  */
+#include <errno.h>
 #include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <dahdi/user.h>
 #include <openr2.h>
 
 #include "common.h"
@@ -40,6 +44,15 @@
 #define Q850_PROTOCOL_ERROR 111
 
 #define R2_LOG_LEVELS ((openr2_log_level_t) (OR2_LOG_ERROR | OR2_LOG_WARNING))
+
+/* openr2 gives a channel it takes four 20 ms buffers each way, and keeps all of them
+   full while a tone is on (flushing them at its end; it writes nothing between tones).
+   When the machine has been held up, DAHDI catches up in a burst: the buffers run dry
+   before openr2 can refill them, and the far end hears a gap in the tone, takes it
+   for the tone's end and the same tone after it for the next signal (a digit too many
+   or too few, or a call lost to a broken sequence). Sixteen ride out 320 ms and delay
+   nothing. */
+#define R2_BUFFERS 16
 
 typedef struct r2_sig_s r2_sig_t;
 
@@ -401,6 +414,17 @@ static const struct e1sig_ops r2_ops = {
     .free = r2_free,
 };
 
+static int deepen(int fd)
+{
+    struct dahdi_bufferinfo bi;
+
+    memset(&bi, 0, sizeof(bi));
+    if (ioctl(fd, DAHDI_GET_BUFINFO, &bi) < 0)
+        return -1;
+    bi.numbufs = R2_BUFFERS;
+    return ioctl(fd, DAHDI_SET_BUFINFO, &bi);
+}
+
 e1sig_t *e1sig_r2_new(int nbearers, const int *fds, const int *channos, int max_ani, int max_dnis,
                       e1sig_emit_fn emit, void *user, char *err, size_t errlen)
 {
@@ -472,6 +496,12 @@ e1sig_t *e1sig_r2_new(int nbearers, const int *fds, const int *channos, int max_
                             "openr2 can use: %s", i, channos[i], fds[i],
                             s->base.error[0] ? s->base.error
                             : openr2_context_error_string(openr2_context_get_last_error(s->ctx)));
+            goto fail;
+        }
+        if (deepen(fds[i]) < 0)
+        {
+            e1sig_new_error(err, errlen, "MFC/R2 bearer %d (DAHDI channel %d): DAHDI would not give it %d audio "
+                            "buffers: %s", i, channos[i], R2_BUFFERS, strerror(errno));
             goto fail;
         }
         openr2_chan_set_client_data(b->chan, b);

@@ -126,6 +126,29 @@ def test_a_pri_call_and_an_r2_call_with_their_numbers(guest):
     assert dialled == ["201", "305"]
 
 
+def test_r2_numbers_arrive_whole_on_a_machine_held_up_now_and_then(guest):
+    """A busy host stops the machine for a moment while its clock runs on; DAHDI then
+    catches up in a burst. The R2 tones must not break up in it, or a digit is counted
+    twice or lost and calls fail. Held up until the call is answered; the greeting after
+    is not judged (the engine's audio of those moments is lost, as it would be)."""
+    guest.sh("systemctl is-active appliance || systemctl start appliance; sleep 5", timeout=300)
+    guest.sh("rm -f /run/rig/r2.out; (linesim r2 --caller 0447778899 --called 306 > /run/rig/r2.out 2>&1 & "
+             "echo $! > /run/rig/r2.pid)")
+    with guest.held_up():
+        for _ in range(60):
+            time.sleep(2)
+            if '"r2 call answered"' in guest.sh("cat /run/rig/r2.out", timeout=300)[1]:
+                break
+    rc, out = guest.sh("while kill -0 $(cat /run/rig/r2.pid) 2>/dev/null; do sleep 0.5; done; cat /run/rig/r2.out",
+                       timeout=600)
+    print(out)
+    assert steps(out).get("r2 call answered", {}).get("ok"), out
+    time.sleep(2)
+    calls = query(guest, "SELECT id, caller FROM calls WHERE line IN ('r2a', 'r2b') ORDER BY id DESC LIMIT 1")
+    assert calls and calls[0][1] == "0447778899", calls
+    assert query(guest, f"SELECT detail FROM events WHERE call = {calls[0][0]} AND kind = 'called'") == [["306"]]
+
+
 def test_a_span_in_alarm_takes_its_lines_out_of_service_and_back(guest):
     guest.sh("systemctl is-active appliance || systemctl start appliance; sleep 5", timeout=300)
     # The exchange's side of the lines goes: the box's span hears nothing, red alarm.

@@ -20,14 +20,18 @@ Rules:
   - Timeouts are safety limits for a hung guest, generous; they measure no speed.
     RigError says what did not come, with the end of the console's log.
   - qemu is killed at the end whatever happened (close(), or the context manager).
+  - held_up() stops the whole guest now and then, as a busy host does: its clock runs
+    on meanwhile, so the guest's timers (DAHDI's among them) catch up in bursts.
 """
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import re
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -211,6 +215,28 @@ class Rig:
     def seconds(self, at: Optional[float] = None) -> float:
         """Since qemu started, until now or the monotonic time given."""
         return (time.monotonic() if at is None else at) - self._started
+
+    @contextlib.contextmanager
+    def held_up(self, hold: float = 0.15, every: float = 0.4):
+        """qemu stopped for `hold` seconds of every `every` while the block runs."""
+        done = threading.Event()
+
+        def stop_and_go() -> None:
+            while not done.is_set():
+                self.qemu.send_signal(signal.SIGSTOP)
+                try:
+                    time.sleep(hold)
+                finally:
+                    self.qemu.send_signal(signal.SIGCONT)
+                done.wait(every - hold)
+
+        t = threading.Thread(target=stop_and_go, daemon=True)
+        t.start()
+        try:
+            yield
+        finally:
+            done.set()
+            t.join()
 
     def wait_ready(self, timeout: float = BOOT_LIMIT) -> float:
         """Until the rig's shell answers; the seconds since qemu started."""
