@@ -16,7 +16,15 @@
 #include "e1sig.h"
 #include "g711.h"
 
-#define FIFO 3              /* blocks a channel keeps for the engine */
+/* When the machine has been held up, DAHDI's timing catches up in a burst, and so do
+   the engine's ticks after it, paced by the same clock. What arrived meanwhile waits:
+   DAHDI holds BUFFERS blocks of a channel's audio (as many as openr2's bearers get,
+   e1sig_r2.c), and the board as many for the engine; only beyond 320 ms is audio lost.
+   Sent audio goes TX_AHEAD blocks ahead of the line at most: a tick catching up writes
+   faster than the line carries it, and a deeper queue would delay every word after. */
+#define BUFFERS 16
+#define FIFO BUFFERS
+#define TX_AHEAD 2
 #define EVQ 16              /* events made here (E1 signalling, alarms found at open) */
 #define DEBOUNCE_MS 2000    /* DAHDI's RING_DEBOUNCE_TIME */
 #define MAX_SPANS 64
@@ -235,6 +243,28 @@ static int op_set_law(board_t *b, int ch, int law)
     return 0;
 }
 
+/* openr2 sets up the MFC/R2 bearers itself (e1sig_r2.c); every other channel here. */
+static int set_buffers(int fd)
+{
+    struct dahdi_bufferinfo bi;
+
+    memset(&bi, 0, sizeof(bi));
+    bi.txbufpolicy = DAHDI_POLICY_IMMEDIATE;
+    bi.rxbufpolicy = DAHDI_POLICY_IMMEDIATE;
+    bi.numbufs = BUFFERS;
+    bi.bufsize = FRAME_SAMPLES;
+    return ioctl(fd, DAHDI_SET_BUFINFO, &bi);
+}
+
+/* How many blocks DAHDI has yet to send on the channel. */
+static int queued(dchan_t *c)
+{
+    struct dahdi_bufferinfo bi;
+
+    memset(&bi, 0, sizeof(bi));
+    return ioctl(c->fd, DAHDI_GET_BUFINFO, &bi) < 0 ? 0 : bi.writebufs;
+}
+
 static int audio_now(board_dahdi_t *d, dchan_t *c)
 {
     return c->e1 < 0 || e1sig_audio(d->spans[c->e1].sig, c->bearer);
@@ -290,8 +320,11 @@ static int op_write(board_t *b, int ch, const uint8_t *block)
 
     if (c == NULL || !audio_now(d, c))
         return 0;
-    /* A full buffer (EAGAIN) or an event waiting (ELAST) drops this block: the next
-       frame's is as good, and waiting here would hold up every other channel. */
+    /* A queue TX_AHEAD deep, a full buffer (EAGAIN) or an event waiting (ELAST) drops
+       this block: the next frame's is as good, and waiting here would hold up every
+       other channel. */
+    if (queued(c) >= TX_AHEAD)
+        return 0;
     if (write(c->fd, block, FRAME_SAMPLES) != FRAME_SAMPLES)
     {
         if (errno == ELAST)
@@ -767,7 +800,6 @@ board_t *board_dahdi_new(const char *dev, const dahdi_chan_spec_t *spec, int n, 
     {
         dchan_t *c = &d->ch[i];
         struct dahdi_params p;
-        int bs = FRAME_SAMPLES;
 
         c->channo = spec[i - 1].channo;
         c->kind = spec[i - 1].kind;
@@ -809,9 +841,10 @@ board_t *board_dahdi_new(const char *dev, const dahdi_chan_spec_t *spec, int n, 
                 goto fail;
             }
         }
-        if (c->mode != MODE_R2 && ioctl(c->fd, DAHDI_SET_BLOCKSIZE, &bs) < 0)
+        if (c->mode != MODE_R2 && set_buffers(c->fd) < 0)
         {
-            snprintf(err, errlen, "channel %d: DAHDI would not take 20 ms blocks: %s", c->channo, strerror(errno));
+            snprintf(err, errlen, "channel %d: DAHDI would not give it %d buffers of 20 ms: %s", c->channo, BUFFERS,
+                     strerror(errno));
             goto fail;
         }
         if (c->mode != MODE_ANALOG && (c->e1 = span_slot(d, c->span, c->mode)) < 0)

@@ -13,8 +13,10 @@
  *    an MFC/R2 span, and counts as a line from the exchange (station side).
  *  - DAHDI's timer paces the board: tick() waits for the next 20 ms of the spans' clock,
  *    so the engine runs one frame per frame of the cards and needs no clock of its own.
- *  - Audio moves in 160-sample blocks in the channel's law; a block the engine did not
- *    take waits at most three frames, then the oldest gives way (a slip, counted).
+ *  - Audio moves in 160-sample blocks in the channel's law. After the machine was held
+ *    up, DAHDI and the engine's ticks catch up on the same clock: a block the engine
+ *    has not taken yet waits up to 16 frames (320 ms), then the oldest gives way (a
+ *    slip, counted); sent audio is never queued more than two blocks ahead.
  *  - DAHDI's events become board events one for one (board_dahdi_translate); those that
  *    carry nothing the engine needs (a hook change completed, the ringer's cadence) are
  *    consumed here.
