@@ -18,12 +18,12 @@
 
 /* When the machine has been held up, DAHDI's timing catches up in a burst, and so do
    the engine's ticks after it, paced by the same clock. What arrived meanwhile waits:
-   DAHDI holds BUFFERS blocks of a channel's audio (as many as openr2's bearers get,
-   e1sig_r2.c), and the board as many for the engine; only beyond 320 ms is audio lost.
+   DAHDI holds BUFFERS blocks of a channel's audio (E1SIG_R2_BUFFERS on an MFC/R2
+   bearer), and the board as many for the engine; only beyond 320 ms is audio lost.
    Sent audio goes TX_AHEAD blocks ahead of the line at most: a tick catching up writes
    faster than the line carries it, and a deeper queue would delay every word after. */
 #define BUFFERS 16
-#define FIFO BUFFERS
+#define FIFO (BUFFERS > E1SIG_R2_BUFFERS ? BUFFERS : E1SIG_R2_BUFFERS)
 #define TX_AHEAD 2
 #define EVQ 16              /* events made here (E1 signalling, alarms found at open) */
 #define DEBOUNCE_MS 2000    /* DAHDI's RING_DEBOUNCE_TIME */

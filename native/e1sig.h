@@ -37,6 +37,10 @@ typedef void (*e1sig_emit_fn)(void *user, int bearer, const board_event_t *ev);
    the user (CPE) side, and each bearer's timeslot on the span (1-15, 17-31 on an E1). */
 e1sig_t *e1sig_pri_new(int dchan_fd, int network, int nbearers, const int *timeslots,
                        e1sig_emit_fn emit, void *user, char *err, size_t errlen);
+/* The 20 ms buffers DAHDI holds for an MFC/R2 bearer each way (see e1sig_r2.c): what the
+   board may find waiting on one after the machine was held up. */
+#define E1SIG_R2_BUFFERS 16
+
 /* MFC/R2 on a span's bearers: each bearer's open channel fd and DAHDI channel number. */
 e1sig_t *e1sig_r2_new(int nbearers, const int *fds, const int *channos, int max_ani, int max_dnis,
                       e1sig_emit_fn emit, void *user, char *err, size_t errlen);

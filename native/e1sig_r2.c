@@ -16,7 +16,8 @@
  *    board sees one set of causes whatever the span's protocol.
  *  - openr2 prints nothing: its log (errors and warnings only) is kept for
  *    e1sig_error().
- *  - A tone openr2 sends survives the machine being held up for 300 ms (R2_BUFFERS).
+ *  - A tone openr2 sends survives the machine being held up for 300 ms
+ *    (E1SIG_R2_BUFFERS).
  */
 #include <errno.h>
 #include <stddef.h>
@@ -45,14 +46,13 @@
 
 #define R2_LOG_LEVELS ((openr2_log_level_t) (OR2_LOG_ERROR | OR2_LOG_WARNING))
 
-/* openr2 gives a channel it takes four 20 ms buffers each way, and keeps all of them
-   full while a tone is on (flushing them at its end; it writes nothing between tones).
-   When the machine has been held up, DAHDI catches up in a burst: the buffers run dry
-   before openr2 can refill them, and the far end hears a gap in the tone, takes it
-   for the tone's end and the same tone after it for the next signal (a digit too many
-   or too few, or a call lost to a broken sequence). Sixteen ride out 320 ms and delay
-   nothing. */
-#define R2_BUFFERS 16
+/* E1SIG_R2_BUFFERS: openr2 gives a channel it takes four 20 ms buffers each way, and
+   keeps all of them full while a tone is on (flushing them at its end; it writes
+   nothing between tones). When the machine has been held up, DAHDI catches up in a
+   burst: the buffers run dry before openr2 can refill them, and the far end hears a gap
+   in the tone, takes it for the tone's end and the same tone after it for the next
+   signal (a digit too many or too few, or a call lost to a broken sequence). Sixteen
+   ride out 320 ms and delay nothing. */
 
 typedef struct r2_sig_s r2_sig_t;
 
@@ -421,7 +421,7 @@ static int deepen(int fd)
     memset(&bi, 0, sizeof(bi));
     if (ioctl(fd, DAHDI_GET_BUFINFO, &bi) < 0)
         return -1;
-    bi.numbufs = R2_BUFFERS;
+    bi.numbufs = E1SIG_R2_BUFFERS;
     return ioctl(fd, DAHDI_SET_BUFINFO, &bi);
 }
 
@@ -501,7 +501,7 @@ e1sig_t *e1sig_r2_new(int nbearers, const int *fds, const int *channos, int max_
         if (deepen(fds[i]) < 0)
         {
             e1sig_new_error(err, errlen, "MFC/R2 bearer %d (DAHDI channel %d): DAHDI would not give it %d audio "
-                            "buffers: %s", i, channos[i], R2_BUFFERS, strerror(errno));
+                            "buffers: %s", i, channos[i], E1SIG_R2_BUFFERS, strerror(errno));
             goto fail;
         }
         openr2_chan_set_client_data(b->chan, b);
